@@ -1,0 +1,14 @@
+"""Luminosity providers and the on-disk luminosity cache.
+
+The per-flavour luminosity (physics.md §1)
+
+    L_q(b) = Y₊/x · e_q² · [x f_q(x, b*)] · [z D_q(z, b*)] / z · S(b*; μ, ζ)² · H(μ) · α_em(Q)² / Q³
+
+is the expensive, non-differentiable part of every cross section. Providers compute it
+for a batch of kinematic points on requested b-nodes; :mod:`sidislab.lumi.cache` keeps it
+on disk.
+"""
+
+from sidislab.lumi.base import LUMI_FLAVOURS, LuminosityProvider
+
+__all__ = ["LUMI_FLAVOURS", "LuminosityProvider"]
