@@ -1,0 +1,487 @@
+"""The MAP22 fNP as a ``torch.nn.Module``: parameters, free masks, flavours, evaluation.
+
+:class:`FNP` holds the parameters of the MAP22 TMD PDF (11 per set), TMD FF (9 per set) and
+the shared g2 (``physics.md`` §5, arXiv:2206.07598), flavour blind (one set each) or flavour
+dependent (one set per flavour group, separately for PDF and FF; :mod:`.flavours`), and
+evaluates the formulas of :mod:`.map22` batched over points, flavours and b-nodes.
+
+Parameter vector
+----------------
+All parameters form one flat vector of physical values (as written in the paper and the
+YAML, before the safety transforms of :mod:`.map22`), in the order of
+:meth:`FNP.parameter_names`::
+
+    g2, pdf[.<group>].N1 … pdf[.<group>].sigma3 (per PDF group), ff[.<group>].N3 …
+    ff[.<group>].gamma2 (per FF group)
+
+with the group part present only for flavour-dependent models, groups in config order.
+
+Free masks
+----------
+Free parameters are the ``nn.Parameter`` ``free_values``; fixed ones are the buffer
+``fixed_values``. A fixed parameter is therefore never seen by an optimiser: it has no
+gradient and no optimiser step (momentum, weight decay, …) can move it. Changing the mask
+(:meth:`FNP.set_free_mask`, :meth:`FNP.freeze`, :meth:`FNP.unfreeze`, or loading a state
+dict with another mask) replaces ``free_values``: build optimisers after it.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import os
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import Tensor, nn
+
+from sidislab.errors import ConfigError, KinematicsError
+from sidislab.fnp.config import FNPConfig, ParameterSet, load_config, save_config
+from sidislab.fnp.flavours import ALL_GROUP, DEFAULT_FLAVOURS, FlavourGroups, check_flavours
+from sidislab.fnp.map22 import FF_PARAMETER_NAMES, PDF_PARAMETER_NAMES, map22_ff, map22_pdf
+
+__all__ = ["FNP", "load_fnp", "save_fnp"]
+
+_N_PDF = len(PDF_PARAMETER_NAMES)
+_N_FF = len(FF_PARAMETER_NAMES)
+
+ArrayLike = Tensor | Sequence[float] | float
+
+
+class FNP(nn.Module):
+    """MAP22 non-perturbative TMD PDF and FF, flavour blind or flavour dependent.
+
+    Args:
+        config: a validated :class:`~sidislab.fnp.config.FNPConfig` (see :func:`load_fnp`).
+        dtype: floating dtype of the parameters and results (float64 by default).
+        device: device of the parameters; inputs are moved to it.
+        check_inputs: validate the kinematic domain (0 < x, z < 1, b ≥ 0, ζ > 0, all
+            finite) on every call; costs one host synchronisation per call.
+
+    Shapes: ``x``/``z``/``zeta`` are ``[N]``, ``b`` is ``[Nb]`` (shared) or ``[N, Nb]``;
+    results are ``[N, 1, Nb]`` for a flavour-blind model and ``[N, F, Nb]`` for the ``F``
+    PDG ids in ``flavours`` (default :data:`~sidislab.fnp.flavours.DEFAULT_FLAVOURS`)
+    otherwise.
+    """
+
+    def __init__(
+        self,
+        config: FNPConfig,
+        *,
+        dtype: torch.dtype = torch.float64,
+        device: torch.device | str | None = None,
+        check_inputs: bool = True,
+    ) -> None:
+        super().__init__()
+        if not dtype.is_floating_point:
+            raise ValueError(f"FNP: dtype must be floating point, got {dtype}")
+        dependent = config.flavour_dependent
+        self.model_name = config.model
+        self.source = config.source
+        self.description = config.description
+        self.check_inputs = check_inputs
+        self.pdf_groups = FlavourGroups(
+            list(config.pdf), blind=not dependent, where=f"{config.source}: key 'pdf'"
+        )
+        self.ff_groups = FlavourGroups(
+            list(config.ff), blind=not dependent, where=f"{config.source}: key 'ff'"
+        )
+        names: list[str] = ["g2"]
+        values: list[float] = [config.g2]
+        free: list[bool] = [config.g2_free]
+        for block, sets, pnames in (
+            ("pdf", config.pdf, PDF_PARAMETER_NAMES),
+            ("ff", config.ff, FF_PARAMETER_NAMES),
+        ):
+            for group, pset in sets.items():
+                if not len(pset.values) == len(pset.free) == len(pnames):
+                    raise ConfigError(
+                        f"{config.source}: key '{block}.{group}': expected {len(pnames)} "
+                        f"values and free flags {list(pnames)}, got {len(pset.values)} "
+                        f"and {len(pset.free)}"
+                    )
+                prefix = f"{block}.{group}." if dependent else f"{block}."
+                names += [prefix + n for n in pnames]
+                values += list(pset.values)
+                free += list(pset.free)
+        self._names: tuple[str, ...] = tuple(names)
+        full = torch.tensor(values, dtype=dtype, device=device)
+        self.register_buffer("free_mask", torch.tensor(free, dtype=torch.bool, device=device))
+        self.free_values = nn.Parameter(full[self.free_mask].clone())
+        self.register_buffer("fixed_values", full[~self.free_mask].clone())
+        self.register_buffer("_order", self._order_from(self.free_mask), persistent=False)
+        self.register_load_state_dict_pre_hook(self._adopt_mask_on_load)
+
+    # ------------------------------------------------------------------ structure
+    @property
+    def flavour_blind(self) -> bool:
+        """True when one parameter set serves all flavours (results have F = 1)."""
+        return self.pdf_groups.blind
+
+    @property
+    def dtype(self) -> torch.dtype:
+        """Floating dtype of parameters and results."""
+        return self.fixed_values.dtype
+
+    @property
+    def device(self) -> torch.device:
+        """Device of parameters and results."""
+        return self.fixed_values.device
+
+    @property
+    def n_parameters(self) -> int:
+        """Total number of parameters (free and fixed)."""
+        return len(self._names)
+
+    def parameter_names(self, free_only: bool = True) -> list[str]:
+        """Names of the flat parameter vector, in its order (see the module docstring).
+
+        Args:
+            free_only: only the free parameters (the order of :meth:`get_vector` with the
+                same flag).
+        """
+        if not free_only:
+            return list(self._names)
+        mask = self.free_mask.tolist()
+        return [n for n, f in zip(self._names, mask) if f]
+
+    # ------------------------------------------------------------------ vectors
+    def full_vector(self) -> Tensor:
+        """All parameters as one vector ``[P]``, differentiable w.r.t. ``free_values``."""
+        return torch.cat((self.free_values, self.fixed_values))[self._order]
+
+    def get_vector(self, free_only: bool = True) -> Tensor:
+        """A detached copy of the parameter vector (physical values).
+
+        Args:
+            free_only: only the free parameters, else all (order: :meth:`parameter_names`).
+        """
+        vec = self.free_values if free_only else self.full_vector()
+        return vec.detach().clone()
+
+    def set_vector(self, values: ArrayLike, free_only: bool = True) -> None:
+        """Set the parameters in place from a flat vector of physical values.
+
+        In place, so optimisers holding ``free_values`` stay valid.
+
+        Args:
+            values: ``[n_free]`` (``free_only=True``) or ``[P]`` values in the order of
+                :meth:`parameter_names` with the same flag.
+            free_only: which parameters ``values`` holds; with ``False`` the fixed ones
+                are overwritten too (they stay fixed).
+
+        Raises:
+            ValueError: wrong length (naming expected and got) or non-finite values.
+        """
+        vec = torch.as_tensor(values, dtype=self.dtype, device=self.device).detach()
+        names = self.parameter_names(free_only)
+        what = "free parameters" if free_only else "parameters"
+        if vec.ndim != 1 or vec.shape[0] != len(names):
+            raise ValueError(
+                f"FNP.set_vector: expected {len(names)} values ({what}: {names}), "
+                f"got shape {tuple(vec.shape)}"
+            )
+        bad = (~torch.isfinite(vec)).nonzero().flatten().tolist()
+        if bad:
+            raise ValueError(
+                "FNP.set_vector: non-finite values for "
+                + ", ".join(f"{names[i]} = {vec[i].item()}" for i in bad)
+            )
+        with torch.no_grad():
+            if free_only:
+                self.free_values.copy_(vec)
+            else:
+                self.free_values.copy_(vec[self.free_mask])
+                self.fixed_values.copy_(vec[~self.free_mask])
+
+    def named_vector(self, free_only: bool = True) -> dict[str, float]:
+        """The parameter vector as ``{name: value}`` (floats, for logging and reports)."""
+        return dict(zip(self.parameter_names(free_only), self.get_vector(free_only).tolist()))
+
+    # ------------------------------------------------------------------ masks
+    def set_free_mask(self, mask: Sequence[bool] | Tensor) -> None:
+        """Choose the free parameters: ``mask[i]`` is True for the i-th of all parameters.
+
+        Replaces ``free_values`` (values are kept): create optimisers afterwards.
+
+        Raises:
+            ValueError: wrong length.
+        """
+        new = torch.as_tensor(mask, dtype=torch.bool, device=self.device).flatten()
+        if new.shape[0] != self.n_parameters:
+            raise ValueError(
+                f"FNP.set_free_mask: expected {self.n_parameters} flags "
+                f"({list(self._names)}), got {new.shape[0]}"
+            )
+        self._install(self.full_vector().detach(), new)
+
+    def freeze(self, *patterns: str) -> None:
+        """Fix the parameters whose names match any of the shell-style ``patterns``.
+
+        Example: ``model.freeze("g2", "pdf.*.lambda2")``. Replaces ``free_values``.
+
+        Raises:
+            ValueError: a pattern that matches no name (the message lists the names).
+        """
+        self._set_free(patterns, False)
+
+    def unfreeze(self, *patterns: str) -> None:
+        """Free the parameters whose names match any of the shell-style ``patterns``."""
+        self._set_free(patterns, True)
+
+    def _set_free(self, patterns: Iterable[str], free: bool) -> None:
+        mask = self.free_mask.clone()
+        for pattern in patterns:
+            hits = [i for i, n in enumerate(self._names) if fnmatch.fnmatchcase(n, pattern)]
+            if not hits:
+                raise ValueError(
+                    f"FNP: pattern {pattern!r} matches no parameter; names: {list(self._names)}"
+                )
+            mask[hits] = free
+        self.set_free_mask(mask)
+
+    @staticmethod
+    def _order_from(mask: Tensor) -> Tensor:
+        """Permutation taking ``cat(free, fixed)`` to the full parameter order."""
+        positions = torch.cat((mask.nonzero().flatten(), (~mask).nonzero().flatten()))
+        order = torch.empty_like(positions)
+        order[positions] = torch.arange(positions.numel(), device=positions.device)
+        return order
+
+    def _install(self, full: Tensor, mask: Tensor) -> None:
+        """Split ``full`` into ``free_values``/``fixed_values`` according to ``mask``."""
+        self.free_mask = mask.clone()
+        self.free_values = nn.Parameter(full[mask].clone())
+        self.fixed_values = full[~mask].clone()
+        self._order = self._order_from(mask)
+
+    def _adopt_mask_on_load(
+        self, module: nn.Module, state_dict: Mapping[str, Any], prefix: str, *args: Any
+    ) -> None:
+        """Load-state-dict pre-hook: adopt the saved free mask before values are copied."""
+        mask = state_dict.get(prefix + "free_mask")
+        if not isinstance(mask, Tensor) or mask.shape != self.free_mask.shape:
+            return  # absent or wrong size: torch reports it
+        mask = mask.to(device=self.device, dtype=torch.bool)
+        if not torch.equal(mask, self.free_mask):
+            self._install(self.full_vector().detach(), mask)
+
+    # ------------------------------------------------------------------ parameter views
+    def _split(self, full: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+        n_pdf = self.pdf_groups.n_groups * _N_PDF
+        g2 = full[0]
+        pdf = full[1 : 1 + n_pdf].reshape(self.pdf_groups.n_groups, _N_PDF)
+        ff = full[1 + n_pdf :].reshape(self.ff_groups.n_groups, _N_FF)
+        return g2, pdf, ff
+
+    @property
+    def g2(self) -> Tensor:
+        """The shared g2 (GeV), differentiable."""
+        return self._split(self.full_vector())[0]
+
+    @property
+    def pdf_params(self) -> Tensor:
+        """PDF parameter sets ``[n_pdf_groups, 11]`` (order of ``pdf_groups.keys``)."""
+        return self._split(self.full_vector())[1]
+
+    @property
+    def ff_params(self) -> Tensor:
+        """FF parameter sets ``[n_ff_groups, 9]`` (order of ``ff_groups.keys``)."""
+        return self._split(self.full_vector())[2]
+
+    # ------------------------------------------------------------------ evaluation
+    def pdf(
+        self,
+        x: ArrayLike,
+        b: ArrayLike,
+        zeta: ArrayLike,
+        flavours: Sequence[int] | Tensor | None = None,
+    ) -> Tensor:
+        """MAP22 TMD PDF fNP_q(x, b; ζ) including the g2 evolution factor (physics.md §5).
+
+        Args:
+            x: ``[N]`` momentum fractions.
+            b: ``[Nb]`` or ``[N, Nb]`` impact parameters in GeV⁻¹.
+            zeta: ``[N]`` rapidity scales in GeV² (ζ = Q²).
+            flavours: PDG ids; ignored (but validated) by a flavour-blind model.
+
+        Returns:
+            ``[N, 1, Nb]`` (flavour blind) or ``[N, F, Nb]``.
+        """
+        g2, pdf, _ = self._split(self.full_vector())
+        return self._pdf(pdf, g2, *self._kinematics(x, b, zeta, "x", "pdf"), flavours)
+
+    def ff(
+        self,
+        z: ArrayLike,
+        b: ArrayLike,
+        zeta: ArrayLike,
+        flavours: Sequence[int] | Tensor | None = None,
+    ) -> Tensor:
+        """MAP22 TMD FF DNP_q(z, b; ζ) including the g2 evolution factor (physics.md §5).
+
+        Args:
+            z: ``[N]`` hadron momentum fractions.
+            b: ``[Nb]`` or ``[N, Nb]`` impact parameters in GeV⁻¹.
+            zeta: ``[N]`` rapidity scales in GeV².
+            flavours: PDG ids of the fragmenting quarks; ignored (validated) when blind.
+
+        Returns:
+            ``[N, 1, Nb]`` (flavour blind) or ``[N, F, Nb]``.
+        """
+        g2, _, ff = self._split(self.full_vector())
+        return self._ff(ff, g2, *self._kinematics(z, b, zeta, "z", "ff"), flavours)
+
+    def forward(
+        self,
+        x: ArrayLike,
+        z: ArrayLike,
+        b: ArrayLike,
+        zeta: ArrayLike,
+        flavours: Sequence[int] | Tensor | None = None,
+    ) -> Tensor:
+        """The product fNP_q(x, b; ζ) · DNP_q(z, b; ζ) that multiplies L_q(b) (physics.md §1).
+
+        Each factor carries the evolution factor, as in the reference. Shapes as
+        :meth:`pdf`: ``[N, 1, Nb]`` (flavour blind) or ``[N, F, Nb]``.
+        """
+        g2, pdf, ff = self._split(self.full_vector())
+        xk, bk, zk = self._kinematics(x, b, zeta, "x", "forward")
+        zz = self._points(z, "z", "FNP.forward", xk.shape[0])
+        return self._pdf(pdf, g2, xk, bk, zk, flavours) * self._ff(ff, g2, zz, bk, zk, flavours)
+
+    def _ids(self, flavours: Sequence[int] | Tensor | None) -> tuple[int, ...]:
+        if flavours is None:
+            return (0,) if self.flavour_blind else DEFAULT_FLAVOURS
+        ids = check_flavours(flavours)
+        return (0,) if self.flavour_blind else ids
+
+    def _pdf(
+        self, params: Tensor, g2: Tensor, x: Tensor, b: Tensor, zeta: Tensor, flavours: Any
+    ) -> Tensor:
+        idx = self.pdf_groups.indices(self._ids(flavours), self.device)
+        sets = params.index_select(0, idx)[None, :, None, :]  # [1, F, 1, 11]
+        return map22_pdf(x[:, None, None], b, zeta[:, None, None], sets, g2)
+
+    def _ff(
+        self, params: Tensor, g2: Tensor, z: Tensor, b: Tensor, zeta: Tensor, flavours: Any
+    ) -> Tensor:
+        idx = self.ff_groups.indices(self._ids(flavours), self.device)
+        sets = params.index_select(0, idx)[None, :, None, :]  # [1, F, 1, 9]
+        return map22_ff(z[:, None, None], b, zeta[:, None, None], sets, g2)
+
+    def _kinematics(
+        self, v: ArrayLike, b: ArrayLike, zeta: ArrayLike, name: str, caller: str
+    ) -> tuple[Tensor, Tensor, Tensor]:
+        """Inputs as tensors of the module's dtype/device: v ``[N]``, b ``[1|N, 1, Nb]``, ζ ``[N]``."""
+        where = f"FNP.{caller}"
+        v = self._points(v, name, where, None)
+        n = v.shape[0]
+        b = torch.as_tensor(b, dtype=self.dtype, device=self.device)
+        zeta = torch.as_tensor(zeta, dtype=self.dtype, device=self.device)
+        if zeta.ndim == 0:
+            zeta = zeta.expand(n)
+        if zeta.shape != (n,):
+            raise ValueError(f"{where}: zeta must have shape [{n}], got {tuple(zeta.shape)}")
+        if b.ndim == 1:
+            b3 = b[None, None, :]
+        elif b.ndim == 2 and b.shape[0] == n:
+            b3 = b[:, None, :]
+        else:
+            raise ValueError(f"{where}: b must have shape [Nb] or [{n}, Nb], got {tuple(b.shape)}")
+        if self.check_inputs:
+            _check_domain(where, "zeta", zeta, lambda t: t > 0, "{} > 0")
+            _check_domain(where, "b", b, lambda t: t >= 0, "{} >= 0")
+        return v, b3, zeta
+
+    def _points(self, v: ArrayLike, name: str, where: str, n: int | None) -> Tensor:
+        """A momentum fraction ``[N]`` (x or z) as a tensor, checked for 0 < v < 1."""
+        v = torch.as_tensor(v, dtype=self.dtype, device=self.device)
+        if v.ndim == 0:
+            v = v.reshape(1)
+        if v.ndim != 1 or (n is not None and v.shape[0] != n):
+            expected = "[N]" if n is None else f"[{n}] (as x)"
+            raise ValueError(f"{where}: {name} must have shape {expected}, got {tuple(v.shape)}")
+        if self.check_inputs:
+            _check_domain(where, name, v, lambda t: (t > 0) & (t < 1), "0 < {} < 1")
+        return v
+
+    # ------------------------------------------------------------------ config
+    def to_config(self) -> FNPConfig:
+        """The current values and free flags as an :class:`FNPConfig` (for saving)."""
+        values = self.get_vector(free_only=False).tolist()
+        free = self.free_mask.tolist()
+        pos = 1
+
+        def take(keys: Sequence[str], n: int) -> dict[str, ParameterSet]:
+            nonlocal pos
+            out = {}
+            for key in keys:
+                out[key] = ParameterSet(
+                    values=tuple(values[pos : pos + n]), free=tuple(free[pos : pos + n])
+                )
+                pos += n
+            return out
+
+        pdf = take(self.pdf_groups.keys, _N_PDF)
+        ff = take(self.ff_groups.keys, _N_FF)
+        return FNPConfig(
+            flavour_dependent=not self.flavour_blind,
+            g2=values[0],
+            g2_free=free[0],
+            pdf=pdf,
+            ff=ff,
+            model=self.model_name,
+            source=self.source,
+            description=self.description,
+        )
+
+    def extra_repr(self) -> str:
+        groups = (
+            ALL_GROUP
+            if self.flavour_blind
+            else f"pdf={list(self.pdf_groups.keys)}, ff={list(self.ff_groups.keys)}"
+        )
+        return (
+            f"model={self.model_name}, flavour_blind={self.flavour_blind}, groups: {groups}, "
+            f"free={int(self.free_mask.sum())}/{self.n_parameters}, dtype={self.dtype}"
+        )
+
+
+def _check_domain(where: str, name: str, t: Tensor, ok: Any, rule: str) -> None:
+    """Raise KinematicsError at the first element of ``t`` that is non-finite or breaks ``ok``."""
+    good = torch.isfinite(t) & ok(t)
+    if not bool(good.all()):
+        flat = (~good).flatten().nonzero()[0, 0].item()
+        idx = torch.unravel_index(torch.tensor(flat), t.shape)
+        index = ", ".join(str(int(i)) for i in idx)
+        raise KinematicsError(
+            f"{where}: {name}[{index}] = {t.flatten()[flat].item()!r} violates "
+            f"{rule.format(name)} (finite)"
+        )
+
+
+def load_fnp(
+    source: str | os.PathLike[str] | Mapping[str, Any] | FNPConfig,
+    *,
+    dtype: torch.dtype = torch.float64,
+    device: torch.device | str | None = None,
+    check_inputs: bool = True,
+) -> FNP:
+    """Build an :class:`FNP` from a YAML config (path or name in ``data/fnp``), a mapping
+    or an :class:`FNPConfig`.
+
+    Example: ``load_fnp("data/fnp/map22_flavour_blind.yaml")`` gives the published MAP22
+    flavour-blind fNP (arXiv:2206.07598).
+
+    Raises:
+        ConfigError: the config is missing, malformed or invalid.
+    """
+    config = source if isinstance(source, FNPConfig) else load_config(source)
+    return FNP(config, dtype=dtype, device=device, check_inputs=check_inputs)
+
+
+def save_fnp(model: FNP, path: str | os.PathLike[str]) -> Path:
+    """Write the model's current values and free flags as a YAML config (atomically)."""
+    return save_config(model.to_config(), path)
