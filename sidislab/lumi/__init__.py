@@ -9,6 +9,23 @@ for a batch of kinematic points on requested b-nodes; :mod:`sidislab.lumi.cache`
 on disk.
 """
 
+from sidislab.lumi.analytic import AnalyticProvider
 from sidislab.lumi.base import LUMI_FLAVOURS, LuminosityProvider
+from sidislab.lumi.cache import (
+    DEFAULT_CACHE_GRID,
+    LuminosityCache,
+    LuminosityTable,
+    build_chunk,
+    cache_key,
+)
 
-__all__ = ["LUMI_FLAVOURS", "LuminosityProvider"]
+__all__ = [
+    "DEFAULT_CACHE_GRID",
+    "LUMI_FLAVOURS",
+    "AnalyticProvider",
+    "LuminosityCache",
+    "LuminosityProvider",
+    "LuminosityTable",
+    "build_chunk",
+    "cache_key",
+]
