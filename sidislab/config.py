@@ -16,7 +16,7 @@ kept verbatim for the ``apfel`` provider. sidislab's own keys::
 
     bgrid: {name: default}  |  {b_min, b_max, Nb, spacing: log|linear}
     integrator: {method: ogata|trapezoid|simpson, tol: 1e-10, h: null, n_nodes: null}
-    luminosity: {provider: native|apfel|analytic, cache_dir: .cache/sidislab, extrapolation: freeze}
+    luminosity: {provider: native|apfel|analytic, cache_dir: ~/.cache/sidislab, extrapolation: freeze}
     dtype: float64 | float32
     device: auto | cpu | cuda | cuda:0 | mps
 
@@ -148,7 +148,7 @@ class LuminosityConfig:
     """Which luminosity provider, where its cache lives, how grids are extrapolated."""
 
     provider: str = "native"
-    cache_dir: str = ".cache/sidislab"
+    cache_dir: str = "~/.cache/sidislab"
     extrapolation: str = "freeze"
 
 
@@ -279,7 +279,7 @@ def _luminosity(w: _Where, value: Any) -> LuminosityConfig:
     m = w.mapping(value, "luminosity")
     w.unknown(m, "luminosity", ("provider", "cache_dir", "extrapolation"))
     provider = w.choice(m.get("provider", "native"), "luminosity.provider", PROVIDERS)
-    cache_dir = m.get("cache_dir", ".cache/sidislab")
+    cache_dir = m.get("cache_dir", "~/.cache/sidislab")
     if not isinstance(cache_dir, str) or not cache_dir:
         raise w.fail("luminosity.cache_dir", f"expected a folder path, got {cache_dir!r}")
     extrap = w.choice(m.get("extrapolation", "freeze"), "luminosity.extrapolation", EXTRAPOLATIONS)

@@ -170,7 +170,8 @@ class OgataHankel:
     Choice of h and of the number of nodes (per point, from qT and ``tol``): for
     h ξ ≲ 1 the nodes are b_k ≈ π² h ξ_k²/(2 qT), so h = 2 qT b_s/(π² M²) puts M nodes
     below the smallest scale b_s = min(b_scale, 1/qT) on which the integrand varies (at
-    large qT the transform probes b ~ 1/qT); M follows from ``tol``
+    large qT the transform probes b ~ 1/qT; ``b_scale`` may differ per point, [N]); M
+    follows from ``tol``
     (:func:`ogata_nodes_per_scale`). Nodes run until b_k ≥ ``b_max`` (where F must have
     decayed) or until the double-exponential regime h ξ_k ≥ 4 (J0(y_k) ≈ 0 there). One
     node count serves all points (the largest needed); extra nodes carry zero weight.
@@ -186,7 +187,7 @@ class OgataHankel:
         qT: torch.Tensor,
         *,
         tol: float = 1e-10,
-        b_scale: float = 0.1,
+        b_scale: float | torch.Tensor = 0.1,
         b_max: float = 40.0,
         h: float | None = None,
         n_nodes: int | None = None,
@@ -197,13 +198,16 @@ class OgataHankel:
     ) -> None:
         device = device if device is not None else getattr(qT, "device", "cpu")
         self.qT = _as_qT(qT, dtype, device)
-        if b_scale <= 0 or b_max <= 0:
-            raise ValueError(f"b_scale and b_max must be > 0, got {b_scale}, {b_max}")
-        self.tol, self.b_scale, self.b_max = tol, b_scale, b_max
         q = np.maximum(self.qT.detach().cpu().numpy().astype(np.float64), qT_floor)
+        scale = np.broadcast_to(
+            np.asarray(torch.as_tensor(b_scale).detach().cpu(), dtype=np.float64), q.shape
+        )
+        if not (np.all(scale > 0) and b_max > 0):
+            raise ValueError(f"b_scale and b_max must be > 0, got {b_scale}, {b_max}")
+        self.tol, self.b_scale, self.b_max = tol, scale, b_max
         if h is None:
             m = ogata_nodes_per_scale(tol)
-            bs = np.minimum(b_scale, 1.0 / q)
+            bs = np.minimum(scale, 1.0 / q)
             hs = 2.0 * q * bs / (math.pi**2 * m**2)
         else:
             if h <= 0:

@@ -723,3 +723,28 @@ def test_config_conveniences(tmp_path):
     model = load_fnp(_write(tmp_path, cfg))
     assert model.named_vector()["ff.N3"] == 0.21012
     torch.testing.assert_close(model.pdf(X, B, ZETA), load_fnp(BLIND).pdf(X, B, ZETA))
+
+
+def test_canonicalize_keeps_the_model_and_flips_signs():
+    from sidislab.fnp import load_fnp
+
+    model = load_fnp("data/fnp/map22_flavour_blind.yaml")
+    x = torch.tensor([0.05, 0.3], dtype=torch.float64)
+    z = torch.tensor([0.4, 0.6], dtype=torch.float64)
+    zeta = torch.tensor([2.0, 20.0], dtype=torch.float64)
+    b = torch.linspace(0.0, 5.0, 11, dtype=torch.float64)
+    before = model(x, z, b, zeta)
+    names = model.parameter_names()
+    vec = model.get_vector()
+    for n in ("g2", "pdf.N1", "ff.delta1", "ff.lambdaF", "pdf.sigma1"):
+        vec[names.index(n)] *= -1
+    model.set_vector(vec)
+    torch.testing.assert_close(model(x, z, b, zeta)[..., :].shape, before.shape)
+    model.canonicalize()
+    after = model.get_vector()
+    assert after[names.index("pdf.N1")] > 0 and after[names.index("g2")] > 0
+    assert after[names.index("pdf.sigma1")] < 0  # linear: its sign is physics
+    vec[names.index("pdf.sigma1")] *= -1
+    model.set_vector(vec)
+    model.canonicalize()
+    torch.testing.assert_close(model(x, z, b, zeta), before, rtol=1e-14, atol=0)

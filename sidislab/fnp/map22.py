@@ -66,6 +66,7 @@ __all__ = [
     "PARAMETER_BOUND",
     "PDF_PARAMETER_NAMES",
     "Q0_SQUARED",
+    "SIGN_FREE_NAMES",
     "X_HAT",
     "Z_HAT",
     "evolution_factor",
@@ -109,6 +110,13 @@ FF_PARAMETER_NAMES: tuple[str, ...] = (
     "gamma2",
 )
 """The 9 MAP22 TMD FF parameters, in the order of the parameter tensors' last axis."""
+
+SIGN_FREE_NAMES: frozenset[str] = frozenset(
+    {"g2", "N1", "alpha1", "lambda", "N1B", "N1C", "lambda2", "alpha2", "alpha3"}
+    | {"N3", "delta1", "gamma1", "lambdaF", "N3B", "delta2", "gamma2"}
+)
+"""Parameters that enter only through |p| or p² (the model is unchanged under p → −p);
+σ_i and β_i enter linearly and keep their sign."""
 
 PARAMETER_BOUND: float = 1.0e6
 """Every parameter is clipped to [−bound, bound] before use (see the module docstring)."""

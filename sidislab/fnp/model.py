@@ -39,7 +39,13 @@ from torch import Tensor, nn
 from sidislab.errors import ConfigError, KinematicsError
 from sidislab.fnp.config import FNPConfig, ParameterSet, load_config, save_config
 from sidislab.fnp.flavours import ALL_GROUP, DEFAULT_FLAVOURS, FlavourGroups, check_flavours
-from sidislab.fnp.map22 import FF_PARAMETER_NAMES, PDF_PARAMETER_NAMES, map22_ff, map22_pdf
+from sidislab.fnp.map22 import (
+    FF_PARAMETER_NAMES,
+    PDF_PARAMETER_NAMES,
+    SIGN_FREE_NAMES,
+    map22_ff,
+    map22_pdf,
+)
 
 __all__ = ["FNP", "load_fnp", "save_fnp"]
 
@@ -215,6 +221,20 @@ class FNP(nn.Module):
                 f"({list(self._names)}), got {new.shape[0]}"
             )
         self._install(self.full_vector().detach(), new)
+
+    def canonicalize(self) -> None:
+        """Replace every parameter that enters only through |p| or p² by |p|.
+
+        The model is unchanged (:data:`~sidislab.fnp.map22.SIGN_FREE_NAMES`): an optimiser
+        may cross zero and land on −N, which is the same fNP; this reports the
+        conventional positive value. In place, like :meth:`set_vector`.
+        """
+        names = self.parameter_names(free_only=False)
+        vec = self.get_vector(free_only=False)
+        for i, name in enumerate(names):
+            if name.rsplit(".", 1)[-1] in SIGN_FREE_NAMES:
+                vec[i] = vec[i].abs()
+        self.set_vector(vec, free_only=False)
 
     def freeze(self, *patterns: str) -> None:
         """Fix the parameters whose names match any of the shell-style ``patterns``.

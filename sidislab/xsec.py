@@ -1,0 +1,153 @@
+r"""The differentiable SIDIS cross section for a batch of kinematic points.
+
+    σ(x, z, Q, qT) = ConvFact · 4π · qT/(2 Q z) · ∫₀^∞ db b J0(qT b) Σ_q fNP_q(x, b; ζ) DNP_q(z, b; ζ) L_q(b)
+
+with ζ = Q², ConvFact = 0.3893793721·10⁹ pb GeV² (physics.md §1; the NangaParbat-style
+normalisation of the old reference code). σ is in pb GeV⁻¹ … in the units of that
+normalisation: per unit qT, as the reference's ``sigma`` values.
+
+The luminosity L_q (per flavour, [N, F, Nb]) comes from a table that interpolates it to
+any b-nodes (:class:`sidislab.lumi.cache.LuminosityTable`); it is evaluated once at the
+integrator's nodes when the module is built, so a forward pass is: fNP at the nodes →
+product with L → one weighted sum. Flavour-blind fNP: the flavour sum of L is taken once
+(Σ_q fNP DNP L_q = fNP DNP Σ_q L_q). Flavour-dependent: each L_q gets its own fNP_q DNP_q.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Protocol
+
+import torch
+from torch import Tensor, nn
+
+from sidislab.bgrid import BGrid, named_grid
+from sidislab.constants import B0, CONV_FACT
+from sidislab.errors import KinematicsError
+from sidislab.integrate import GridHankel, OgataHankel, Transform
+from sidislab.kinematics import Kinematics
+
+INTEGRATORS = ("ogata", "trapezoid", "simpson")
+
+
+class LuminosityLike(Protocol):
+    """What the cross section needs of a luminosity table."""
+
+    flavours: tuple[int, ...]
+
+    def interpolate(
+        self, b: Tensor, dtype: torch.dtype = ..., device: torch.device | str | None = ...
+    ) -> Tensor: ...
+
+
+def prefactor(kin: Kinematics) -> Tensor:
+    """ConvFact · 4π · qT/(2 Q z) per point (physics.md §1)."""
+    return CONV_FACT * 4.0 * math.pi * kin.qT / (2.0 * kin.Q * kin.z)
+
+
+class CrossSection(nn.Module):
+    """σ for N points as a function of the parameters of an fNP module.
+
+    Args:
+        kin: the kinematic points (moved to ``device``/``dtype``).
+        lumi: per-flavour luminosity table for exactly these points (same order).
+        fnp: an fNP module (:class:`sidislab.fnp.FNP`): ``fnp(x, z, b, zeta, flavours)``
+            gives fNP_q·DNP_q as [N, 1 or F, Nb].
+        integrator: ``ogata`` (default), ``trapezoid`` or ``simpson``.
+        grid: b-grid for the grid rules (default: the package default grid).
+        tol, b_scale, b_max: Ogata resolution (see :class:`OgataHankel`). By default
+            b_scale = min(0.1, b0/(2Q)) GeV⁻¹ per point: L(b) changes shape where b*
+            leaves b_min = b0/Q, so the nodes must resolve that region at high Q.
+
+    ``forward()`` returns σ [N]; :meth:`with_error` returns σ and the integrator's error
+    estimate (grid halving or h vs h/2).
+    """
+
+    def __init__(
+        self,
+        kin: Kinematics,
+        lumi: LuminosityLike,
+        fnp: nn.Module,
+        *,
+        integrator: str = "ogata",
+        grid: BGrid | str | None = None,
+        tol: float = 1e-8,
+        b_scale: float | None = None,
+        b_max: float = 40.0,
+        dtype: torch.dtype = torch.float64,
+        device: torch.device | str | None = None,
+    ) -> None:
+        super().__init__()
+        if integrator not in INTEGRATORS:
+            raise ValueError(
+                f"unknown integrator {integrator!r} (allowed: {', '.join(INTEGRATORS)})"
+            )
+        if len(kin) == 0:
+            raise KinematicsError(f"{kin.source}: no kinematic points to compute")
+        device = torch.device(device) if device is not None else kin.device
+        self.kin = kin.to(device=device, dtype=dtype)
+        self.fnp = fnp
+        self.integrator = integrator
+        self.flavours = tuple(lumi.flavours)
+        self.flavour_blind = bool(getattr(fnp, "flavour_blind", True))
+        self.register_buffer("prefactor", prefactor(self.kin))
+        self.register_buffer("zeta", self.kin.Q2)
+        qT = self.kin.qT
+        if integrator == "ogata":
+            if b_scale is None:
+                b_scale = torch.clamp(B0 / (2.0 * self.kin.Q), max=0.1)
+            self.transform = OgataHankel(
+                qT, tol=tol, b_scale=b_scale, b_max=b_max, dtype=dtype, device=device
+            )
+            nodes, half = self.transform.nodes, self.transform.half_step_nodes
+        else:
+            g = named_grid(grid) if isinstance(grid, str) else (grid or named_grid("default"))
+            self.transform = GridHankel(qT, g, integrator, dtype=dtype, device=device)
+            nodes, half = self.transform.b.expand(len(self.kin), -1), None
+        self.register_buffer("nodes", nodes)
+        self.register_buffer("L", self._lumi_at(lumi, nodes, dtype, device))
+        self._lumi_source = lumi
+        self._half_nodes = half
+        self._L_half: Tensor | None = None
+
+    def _lumi_at(self, lumi: LuminosityLike, b: Tensor, dtype, device) -> Tensor:
+        L = lumi.interpolate(b, dtype=dtype, device=device)
+        if L.shape[0] != len(self.kin) or L.shape[1] != len(self.flavours):
+            raise ValueError(
+                f"luminosity table has shape {tuple(L.shape)}, expected "
+                f"[{len(self.kin)}, {len(self.flavours)}, …] for these points"
+            )
+        if not torch.isfinite(L).all():
+            i = int(torch.nonzero(~torch.isfinite(L))[0, 0])
+            raise ValueError(f"{self.kin.source}: point {i}: luminosity is not finite")
+        # flavour-blind: Σ_q L_q once, keep a flavour axis of 1
+        return L.sum(1, keepdim=True) if self.flavour_blind else L
+
+    def integrand(self, b: Tensor, L: Tensor) -> Tensor:
+        """Σ_q fNP_q DNP_q L_q at nodes b [N, n] → [N, n]."""
+        flavours = None if self.flavour_blind else self.flavours
+        f = self.fnp(self.kin.x, self.kin.z, b, self.zeta, flavours)
+        return (f * L).sum(1)
+
+    def _integrate(self, with_error: bool) -> Transform:
+        if self.integrator == "ogata":
+            main = self.transform.weights
+            value = (main * self.integrand(self.nodes, self.L)).sum(-1)
+            if not with_error:
+                return Transform(value, torch.zeros_like(value))
+            if self._L_half is None:
+                self._L_half = self._lumi_at(
+                    self._lumi_source, self._half_nodes, self.L.dtype, self.L.device
+                )
+            half = self.transform.sum(lambda b: self.integrand(b, self._L_half), half=True)
+            return Transform(value, (value - half).abs().detach())
+        return self.transform(self.integrand(self.nodes, self.L), with_error=with_error)
+
+    def forward(self) -> Tensor:
+        """σ for every point, shape [N]."""
+        return self.prefactor * self._integrate(with_error=False).value
+
+    def with_error(self) -> Transform:
+        """σ and the integrator's error estimate, both [N]."""
+        t = self._integrate(with_error=True)
+        return Transform(self.prefactor * t.value, self.prefactor * t.error)
