@@ -184,8 +184,11 @@ class FitResult:
     def parameter_difference(self) -> tuple[float, float]:
         """‖θ_final − θ_ref‖₂ and the same relative to ‖θ_ref‖₂, θ_ref = true (closure)
         or initial (constant targets)."""
-        ref = torch.tensor(self.true if self.true is not None else self.initial)
-        diff = float(torch.linalg.vector_norm(torch.tensor(self.final) - ref))
+        ref = torch.tensor(
+            self.true if self.true is not None else self.initial, dtype=torch.float64
+        )
+        final = torch.tensor(self.final, dtype=torch.float64)
+        diff = float(torch.linalg.vector_norm(final - ref))
         return diff, diff / max(float(torch.linalg.vector_norm(ref)), 1e-300)
 
     def summary(self) -> str:

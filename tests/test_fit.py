@@ -58,14 +58,14 @@ def test_closure_lbfgs_recovers_true_parameters(setup, tmp_path):
         callback=lambda e, n, loss: lines.append(f"Epoch {e}/{n}  chi2 = {loss:.6g}"),
     )
     assert result.converged, result.reason
-    final = torch.tensor(result.final)
+    final = torch.tensor(result.final, dtype=torch.float64)
     assert ((final - true) / true).abs().max() < 1e-3
     assert lines[0].startswith("Epoch 1/40  chi2 = ")
     assert "Param L2 diff (from true)" in result.summary()
     # covariance from the Hessian: positive, and δ = 5 % pseudo-data constrain these well
     assert result.uncertainties is not None
     assert all(u > 0 for u in result.uncertainties)
-    cov = torch.tensor(result.covariance)
+    cov = torch.tensor(result.covariance, dtype=torch.float64)
     torch.testing.assert_close(cov, cov.T)
     path = result.save(tmp_path / "fit.json", config={"free": list(FREE)})
     doc = json.loads(path.read_text())

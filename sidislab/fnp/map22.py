@@ -203,7 +203,9 @@ def evolution_factor(b: Tensor, zeta: Tensor, g2: Tensor) -> Tensor:
     return torch.exp(torch.where(exponent <= 0.0, exponent, saturated))
 
 
-def map22_pdf(x: Tensor, b: Tensor, zeta: Tensor, params: Tensor, g2: Tensor) -> Tensor:
+def map22_pdf(
+    x: Tensor, b: Tensor, zeta: Tensor, params: Tensor, g2: Tensor, evolution: bool = True
+) -> Tensor:
     """MAP22 TMD PDF fNP(x, b; ζ), evolution factor included (arXiv:2206.07598; physics.md §5).
 
     Args:
@@ -213,6 +215,8 @@ def map22_pdf(x: Tensor, b: Tensor, zeta: Tensor, params: Tensor, g2: Tensor) ->
         params: ``[..., 11]`` parameters in the order of :data:`PDF_PARAMETER_NAMES`;
             ``params[..., k]`` broadcasts against ``x``, ``b`` and ``zeta``.
         g2: g2 in GeV, broadcasting likewise.
+        evolution: include the evolution factor (False: the x- and b-shape only, for
+            callers that apply the shared factor once).
 
     Returns:
         fNP, the broadcast shape of x, b, zeta and ``params[..., 0]``; dimensionless,
@@ -236,10 +240,12 @@ def map22_pdf(x: Tensor, b: Tensor, zeta: Tensor, params: Tensor, g2: Tensor) ->
     tb = torch.exp(ln_gb) * minus_quarter_b2
     tc = torch.exp(ln_gc) * minus_quarter_b2
     shape = w1 * torch.exp(t1) + w2 * (1.0 + tb) * torch.exp(tb) + w3 * torch.exp(tc)
-    return shape * evolution_factor(b, zeta, g2)
+    return shape * evolution_factor(b, zeta, g2) if evolution else shape
 
 
-def map22_ff(z: Tensor, b: Tensor, zeta: Tensor, params: Tensor, g2: Tensor) -> Tensor:
+def map22_ff(
+    z: Tensor, b: Tensor, zeta: Tensor, params: Tensor, g2: Tensor, evolution: bool = True
+) -> Tensor:
     """MAP22 TMD FF DNP(z, b; ζ), evolution factor included (arXiv:2206.07598; physics.md §5).
 
     Args:
@@ -249,6 +255,7 @@ def map22_ff(z: Tensor, b: Tensor, zeta: Tensor, params: Tensor, g2: Tensor) -> 
         params: ``[..., 9]`` parameters in the order of :data:`FF_PARAMETER_NAMES`;
             ``params[..., k]`` broadcasts against ``z``, ``b`` and ``zeta``.
         g2: g2 in GeV, broadcasting likewise.
+        evolution: include the evolution factor (see :func:`map22_pdf`).
 
     Returns:
         DNP, the broadcast shape of z, b, zeta and ``params[..., 0]``; DNP(b = 0) = 1.
@@ -267,4 +274,4 @@ def map22_ff(z: Tensor, b: Tensor, zeta: Tensor, params: Tensor, g2: Tensor) -> 
     t3 = torch.exp(ln_g3) * minus_quarter_b2_z2
     tb = torch.exp(ln_gb) * minus_quarter_b2_z2
     shape = w1 * torch.exp(t3) + w2 * (1.0 + tb) * torch.exp(tb)
-    return shape * evolution_factor(b, zeta, g2)
+    return shape * evolution_factor(b, zeta, g2) if evolution else shape

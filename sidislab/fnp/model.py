@@ -43,6 +43,7 @@ from sidislab.fnp.map22 import (
     FF_PARAMETER_NAMES,
     PDF_PARAMETER_NAMES,
     SIGN_FREE_NAMES,
+    evolution_factor,
     map22_ff,
     map22_pdf,
 )
@@ -369,7 +370,12 @@ class FNP(nn.Module):
         g2, pdf, ff = self._split(self.full_vector())
         xk, bk, zk = self._kinematics(x, b, zeta, "x", "forward")
         zz = self._points(z, "z", "FNP.forward", xk.shape[0])
-        return self._pdf(pdf, g2, xk, bk, zk, flavours) * self._ff(ff, g2, zz, bk, zk, flavours)
+        # both factors carry the same flavour-independent evolution factor: apply it once
+        evo = evolution_factor(bk, zk[:, None, None], g2)
+        shapes = self._pdf(pdf, g2, xk, bk, zk, flavours, False) * self._ff(
+            ff, g2, zz, bk, zk, flavours, False
+        )
+        return shapes * (evo * evo)
 
     def _ids(self, flavours: Sequence[int] | Tensor | None) -> tuple[int, ...]:
         if flavours is None:
@@ -378,18 +384,32 @@ class FNP(nn.Module):
         return (0,) if self.flavour_blind else ids
 
     def _pdf(
-        self, params: Tensor, g2: Tensor, x: Tensor, b: Tensor, zeta: Tensor, flavours: Any
+        self,
+        params: Tensor,
+        g2: Tensor,
+        x: Tensor,
+        b: Tensor,
+        zeta: Tensor,
+        flavours: Any,
+        evolution: bool = True,
     ) -> Tensor:
         idx = self.pdf_groups.indices(self._ids(flavours), self.device)
         sets = params.index_select(0, idx)[None, :, None, :]  # [1, F, 1, 11]
-        return map22_pdf(x[:, None, None], b, zeta[:, None, None], sets, g2)
+        return map22_pdf(x[:, None, None], b, zeta[:, None, None], sets, g2, evolution)
 
     def _ff(
-        self, params: Tensor, g2: Tensor, z: Tensor, b: Tensor, zeta: Tensor, flavours: Any
+        self,
+        params: Tensor,
+        g2: Tensor,
+        z: Tensor,
+        b: Tensor,
+        zeta: Tensor,
+        flavours: Any,
+        evolution: bool = True,
     ) -> Tensor:
         idx = self.ff_groups.indices(self._ids(flavours), self.device)
         sets = params.index_select(0, idx)[None, :, None, :]  # [1, F, 1, 9]
-        return map22_ff(z[:, None, None], b, zeta[:, None, None], sets, g2)
+        return map22_ff(z[:, None, None], b, zeta[:, None, None], sets, g2, evolution)
 
     def _kinematics(
         self, v: ArrayLike, b: ArrayLike, zeta: ArrayLike, name: str, caller: str
