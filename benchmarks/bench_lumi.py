@@ -1,0 +1,103 @@
+"""Benchmark of the native luminosity provider: 10⁴ kinematic points × 256 b-nodes on 2 cores.
+
+Run: ``python benchmarks/bench_lumi.py [--points N] [--nodes NB] [--cores C] [--orders 1,2]``.
+Uses the JAM20-SIDIS sets of ``../shared/lhapdf`` when present, else the embedded default
+sets of ``data/lhapdf``. Prints a table of wall times (tabulation and evaluation, per
+order) and their ratio to the target (30 s for tabulation + evaluation).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = Path(os.environ.get("SIDISLAB_SHARED", REPO.parent / "shared"))
+TARGET_S = 30.0
+
+
+def _limit_cores(cores: int) -> str:
+    """Pin the process to ``cores`` CPUs (and the thread pools to as many threads)."""
+    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ[var] = str(cores)
+    try:
+        avail = sorted(os.sched_getaffinity(0))
+        os.sched_setaffinity(0, set(avail[:cores]))
+        return f"{min(cores, len(avail))} of {len(avail)} CPUs (affinity)"
+    except (AttributeError, OSError):
+        return f"{cores} threads (no affinity control)"
+
+
+def _points(n: int, seed: int = 11):
+    import numpy as np
+
+    from sidislab.kinematics import from_mapping
+
+    rng = np.random.default_rng(seed)
+    vs = 17.35
+    q2 = np.exp(rng.uniform(np.log(1.2), np.log(60.0), n))
+    x_lo = q2 / (0.9 * vs**2)
+    x = np.exp(rng.uniform(np.log(x_lo), np.log(0.6)))
+    z = rng.uniform(0.2, 0.8, n)
+    pht = rng.uniform(0.05, 1.0, n) * z
+    doc = {
+        "header": {"Vs": vs},
+        "data": {"x": x.tolist(), "Q2": q2.tolist(), "z": z.tolist(), "PhT": pht.tolist()},
+    }
+    return from_mapping(doc, qToQcut=100.0)
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--points", type=int, default=10_000)
+    ap.add_argument("--nodes", type=int, default=256)
+    ap.add_argument("--cores", type=int, default=2)
+    ap.add_argument("--orders", default="1,2")
+    args = ap.parse_args(argv)
+    where = _limit_cores(args.cores)
+
+    import numpy as np
+    import torch
+
+    torch.set_num_threads(args.cores)
+    from sidislab.collinear import load_set
+    from sidislab.lumi.native import NativeProvider
+
+    if (SHARED / "lhapdf" / "JAM20-SIDIS_PDF_proton_nlo").exists():
+        names = ("JAM20-SIDIS_PDF_proton_nlo", "JAM20-SIDIS_FF_pion_nlo")
+        paths = [str(SHARED / "lhapdf")]
+    else:
+        names, paths = ("sidislab_toy_proton_nlo", "sidislab_toy_pip_nlo"), None
+    t0 = time.perf_counter()
+    pdf, ff = (load_set(n, paths=paths) for n in names)
+    t_load = time.perf_counter() - t0
+    kin = _points(args.points)
+    b = np.logspace(-3, np.log10(20.0), args.nodes)
+
+    print(f"native luminosity: {args.points} points × {args.nodes} b-nodes, {where}")
+    print(f"sets: {names[0]}, {names[1]} (loaded in {t_load:.2f} s)")
+    header = f"{'order':>5}  {'tabulate [s]':>12}  {'evaluate [s]':>12}  {'total [s]':>9}  {'µs/point':>9}  {'total/target':>12}"
+    print(header)
+    print("-" * len(header))
+    for order in (int(o) for o in args.orders.split(",")):
+        prov = NativeProvider(pdf, ff, order)
+        t0 = time.perf_counter()
+        prov.table("pdf")
+        prov.table("ff")
+        prov.evolution()
+        t_tab = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        L = prov.luminosity(kin, b)
+        t_eval = time.perf_counter() - t0
+        assert L.shape == (args.points, 10, args.nodes) and np.isfinite(L).all()
+        total = t_tab + t_eval
+        print(
+            f"{order:>5}  {t_tab:12.2f}  {t_eval:12.2f}  {total:9.2f}  "
+            f"{1e6 * t_eval / args.points:9.1f}  {total / TARGET_S:12.2f}"
+        )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,238 @@
+r"""Matching of quark TMD PDFs and FFs onto collinear distributions at μ0 = C_i b0/b*.
+
+physics.md §3 and APFEL++ (``src/tmds/matchingfunctionspdf.cc``, ``matchingfunctionsff.cc``,
+the log terms of ``tmdbuilder.cc`` ``InitializeTmdObjects`` and ``MatchingFunctionsPDFs``),
+with a_s = α_s(μ0)/(4π), ζ0 = μ0², L = ln C_i, per quark flavour q (number densities f, D;
+multiply by x, z for the momentum densities x·f, z·D that LHAPDF grids hold):
+
+    f_q^TMD = f_q + a_s [C_qq ⊗ f_q + C_qg ⊗ f_g],   D_q^TMD = D_q + a_s [C^FF_qq ⊗ D_q + C^FF_gq ⊗ D_g]
+
+with (C ⊗ f)(x) = ∫_x^1 (dy/y) C(y) f(x/y) (so x (C ⊗ f)(x) = ∫_x^1 dy C(y) [x f](x/y), which
+is how the momentum densities are convolved here) and the one-loop kernels
+
+    C_qq(y)      = 2C_F(1 − y) − C_F ζ2 δ(1 − y) + L [γ_F^{(0)} δ − 2P_qq(y)] − L² C_F γ_K^{(0)}/2 δ
+    C_qg(y)      = 4T_R y(1 − y) − 2L P_qg(y)
+    C^FF_qq(y)   = C_F[2(1 − y) + 4(1 + y²) ln y/(1 − y)] − C_F ζ2 δ(1 − y)
+                   + L [γ_F^{(0)} δ − 2P_qq(y)] − L² C_F γ_K^{(0)}/2 δ
+    C^FF_gq(y)   = C_F[2y + 4(1 + (1 − y)²) ln y / y] − 2L P^T_gq(y)     (quark → gluon → hadron)
+
+where, in a_s units, P_qq(y) = 2C_F[(1 + y²)/(1 − y)]_+ = 4C_F/(1 − y)_+ − 2C_F(1 + y) + 3C_F δ,
+P_qg(y) = 2T_R[y² + (1 − y)²] (per quark), P^T_gq(y) = 2C_F[1 + (1 − y)²]/y (time-like, per
+quark), γ_F^{(0)} = 6C_F, γ_K^{(0)} = 8. The ln y terms of the FF kernels come from the z²
+normalisation of TMD FFs. All terms with L vanish at C_i = 1.
+
+Orders (physics.md §3 table): PerturbativeOrder 0 and 1 use the LO matching (the TMD is
+the collinear x·f(x, μ0) itself), 2 the NLO matching above. Flavours above n_f(μ0) are
+inactive: in APFEL++'s evolution basis their TMD vanishes, and so it does here.
+
+Numerics: with y = x^s, s ∈ [0, 1], ∫_x^1 dy C(y) F(x/y) = |ln x| ∫_0^1 ds y C(y) F(x^{1−s}),
+done by Gauss–Legendre in s; the plus distribution is written
+∫_x^1 dy [F(x/y) − F(x)]/(1 − y) + F(x) ln(1 − x) (APFEL++ ``Operator``: regular, singular
+with subtraction, and local parts), which leaves only smooth or integrable-log integrands.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+
+import numpy as np
+
+from sidislab.constants import CF, TR, ZETA2
+from sidislab.tmd import anomalous_dimensions as ad
+from sidislab.tmd._util import gauss_legendre, n_active
+
+KINDS = ("pdf", "ff")
+QUARKS: tuple[int, ...] = (-5, -4, -3, -2, -1, 1, 2, 3, 4, 5)
+"""PDG ids of the matched quark TMDs, in the order of ``sidislab.lumi.base.LUMI_FLAVOURS``."""
+
+
+def _log_ratio(y: np.ndarray, power: int) -> np.ndarray:
+    """ln y / (1 − y)^power, continuous at y = 1 (value −1 for power 1)."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out = np.log(y) / (1.0 - y) ** power
+    if power == 1:
+        out = np.where(np.abs(1.0 - y) < 1e-8, -1.0 - 0.5 * (1.0 - y), out)
+    return out
+
+
+def kernel_qq_regular(y: np.ndarray, kind: str, log_ci: float = 0.0) -> np.ndarray:
+    """Regular part of C_qq (``kind='pdf'``) or C^FF_qq (``'ff'``) in a_s units (module docstring)."""
+    if kind == "pdf":
+        reg = 2.0 * CF * (1.0 - y)
+    else:
+        reg = CF * (2.0 * (1.0 - y) + 4.0 * (1.0 + y * y) * _log_ratio(y, 1))
+    if log_ci != 0.0:
+        reg = reg + log_ci * 4.0 * CF * (1.0 + y)  # −2L × (−2C_F(1 + y)) from −2L P_qq
+    return reg
+
+
+def kernel_qq_singular_coefficient(log_ci: float = 0.0) -> float:
+    """Coefficient c of the plus distribution c/(1 − y)_+ in C_qq: −2L × 4C_F = −8C_F L."""
+    return -8.0 * CF * log_ci
+
+
+def kernel_qq_local(log_ci: float = 0.0) -> float:
+    """δ(1 − y) coefficient of C_qq and C^FF_qq: −C_F ζ2 + L(γ_F^{(0)} − 6C_F) − 4C_F L².
+
+    γ_F^{(0)} − 2 × 3C_F = 0 (the δ of P_qq cancels γ_F^{(0)}); C_F γ_K^{(0)}/2 = 4C_F.
+    """
+    return -CF * ZETA2 + log_ci * (ad.gamma_f0() - 6.0 * CF) - 0.5 * CF * ad.gamma_k0() * log_ci**2
+
+
+def kernel_qg(y: np.ndarray, kind: str, log_ci: float = 0.0) -> np.ndarray:
+    """Gluon-channel kernel C_qg (``'pdf'``) or C^FF_gq (``'ff'``), per quark, a_s units."""
+    if kind == "pdf":
+        reg = 4.0 * TR * y * (1.0 - y)
+        if log_ci != 0.0:
+            reg = reg - 2.0 * log_ci * 2.0 * TR * (y * y + (1.0 - y) ** 2)
+    else:
+        reg = CF * (2.0 * y + 4.0 * (1.0 + (1.0 - y) ** 2) * np.log(y) / y)
+        if log_ci != 0.0:
+            reg = reg - 2.0 * log_ci * 2.0 * CF * (1.0 + (1.0 - y) ** 2) / y
+    return reg
+
+
+def _quark_columns(flavours: Sequence[int]) -> tuple[list[int], list[int]]:
+    flav = [21 if f == 0 else int(f) for f in flavours]
+    return flav, [flav.index(q) if q in flav else -1 for q in QUARKS]
+
+
+def _active(mu0: np.ndarray, thresholds: Sequence[float]) -> np.ndarray:
+    """[Nm, 1, 10] mask: quark flavours with |id| ≤ n_f(μ0)."""
+    nf0 = n_active(mu0, thresholds)
+    return (np.abs(np.asarray(QUARKS))[None, :] <= nf0[:, None])[:, None, :]
+
+
+def _check(order: int, kind: str) -> None:
+    if kind not in KINDS:
+        raise ValueError(f"matching: kind must be one of {KINDS}, got {kind!r}")
+    if order not in (0, 1, 2):
+        raise ValueError(f"matching: PerturbativeOrder {order} is not 0, 1 or 2")
+
+
+def matched_tmd(
+    xfx: Callable[[np.ndarray, np.ndarray], np.ndarray],
+    flavours: Sequence[int],
+    x: np.ndarray,
+    mu0: np.ndarray,
+    alphas_mu0: np.ndarray,
+    thresholds: Sequence[float],
+    order: int,
+    kind: str = "pdf",
+    Ci: float = 1.0,
+    n_gauss: int = 48,
+) -> np.ndarray:
+    """Matched quark TMDs x·f_q^TMD (``kind='pdf'``) or z·D_q^TMD (``'ff'``) at μ0, ζ0 = μ0².
+
+    ``xfx(x, μ)`` returns the collinear momentum densities [..., len(flavours)] (x ≥ 1 must
+    give 0); ``flavours`` are their PDG ids (gluon 21 or 0). ``x`` [Nx] and ``mu0`` [Nm]
+    (GeV; ``alphas_mu0`` [Nm] is α_s there) span a grid. Returns [Nm, Nx, 10] with the
+    quark columns of :data:`QUARKS`. Formulas in the module docstring (physics.md §3).
+    It is the sum :func:`local_part` + :func:`convolution_part`.
+    """
+    out = local_part(xfx, flavours, x, mu0, alphas_mu0, thresholds, order, kind, Ci)
+    if order == 2:
+        out = out + convolution_part(
+            xfx, flavours, x, mu0, alphas_mu0, thresholds, kind, Ci, n_gauss
+        )
+    return out
+
+
+def local_part(
+    xfx: Callable[[np.ndarray, np.ndarray], np.ndarray],
+    flavours: Sequence[int],
+    x: np.ndarray,
+    mu0: np.ndarray,
+    alphas_mu0: np.ndarray,
+    thresholds: Sequence[float],
+    order: int,
+    kind: str = "pdf",
+    Ci: float = 1.0,
+) -> np.ndarray:
+    """The terms proportional to the collinear F_q(x, μ0) itself: [Nm, Nx, 10].
+
+    F_q at PerturbativeOrder 0, 1 (exactly the collinear x·f(x, μ0)); at order 2
+    F_q [1 + a_s c_δ] with c_δ = :func:`kernel_qq_local` (the δ(1 − y) coefficient).
+    Inactive flavours (|q| > n_f(μ0)) are 0.
+    """
+    _check(order, kind)
+    x = np.asarray(x, dtype=np.float64)
+    mu0 = np.asarray(mu0, dtype=np.float64)
+    _, qcols = _quark_columns(flavours)
+    nm, nx = mu0.size, x.size
+    F0 = np.asarray(
+        xfx(np.broadcast_to(x[None, :], (nm, nx)), np.broadcast_to(mu0[:, None], (nm, nx))),
+        dtype=np.float64,
+    )
+    out = np.zeros((nm, nx, len(QUARKS)))
+    for j, c in enumerate(qcols):
+        if c >= 0:
+            out[..., j] = F0[..., c]
+    if order == 2:
+        a = np.broadcast_to(np.asarray(alphas_mu0, dtype=np.float64), mu0.shape) / (4.0 * math.pi)
+        out *= (1.0 + a * kernel_qq_local(math.log(Ci)))[:, None, None]
+    return out * _active(mu0, thresholds)
+
+
+def convolution_part(
+    xfx: Callable[[np.ndarray, np.ndarray], np.ndarray],
+    flavours: Sequence[int],
+    x: np.ndarray,
+    mu0: np.ndarray,
+    alphas_mu0: np.ndarray,
+    thresholds: Sequence[float],
+    kind: str = "pdf",
+    Ci: float = 1.0,
+    n_gauss: int = 48,
+) -> np.ndarray:
+    """a_s(μ0) × the convolution terms of the NLO matching: [Nm, Nx, 10].
+
+    a_s [∫_x^1 dy C_reg(y) F_q(x/y) + c (∫_x^1 dy [F_q(x/y) − F_q(x)]/(1 − y) + F_q(x) ln(1 − x))
+    + ∫_x^1 dy C_qg(y) F_g(x/y)] with the kernels of the module docstring (c = −8 C_F ln C_i,
+    the plus-distribution coefficient). Inactive flavours are 0.
+    """
+    _check(2, kind)
+    x = np.asarray(x, dtype=np.float64)
+    mu0 = np.asarray(mu0, dtype=np.float64)
+    flav, qcols = _quark_columns(flavours)
+    log_ci = math.log(Ci)
+    s, w = gauss_legendre(n_gauss)
+    inner = x < 1.0
+    with np.errstate(divide="ignore"):
+        lx = np.where(inner, np.log(np.where(inner, x, 0.5)), 0.0)  # ≤ 0
+    y = np.exp(np.outer(lx, s))  # [Nx, Ng], y = x^s
+    xy = np.exp(np.outer(lx, 1.0 - s))  # x/y
+    jac = -lx[:, None] * w[None, :] * y  # dy = |ln x| y ds
+    nm, nx = mu0.size, x.size
+    Fy = np.asarray(
+        xfx(
+            np.broadcast_to(xy[None], (nm, nx, n_gauss)),
+            np.broadcast_to(mu0[:, None, None], (nm, nx, n_gauss)),
+        ),
+        dtype=np.float64,
+    )  # [Nm, Nx, Ng, nflav]
+    reg_qq = kernel_qq_regular(y, kind, log_ci) * jac  # [Nx, Ng]
+    reg_qg = kernel_qg(y, kind, log_ci) * jac
+    conv_g = np.einsum("mxk,xk->mx", Fy[..., flav.index(21)], reg_qg)
+    c_sing = kernel_qq_singular_coefficient(log_ci)
+    if c_sing != 0.0:
+        F0 = np.asarray(
+            xfx(np.broadcast_to(x[None, :], (nm, nx)), np.broadcast_to(mu0[:, None], (nm, nx))),
+            dtype=np.float64,
+        )
+        with np.errstate(divide="ignore", invalid="ignore"):
+            sing_w = np.where(inner[:, None], jac / (1.0 - y), 0.0)
+            sing_w[~np.isfinite(sing_w)] = 0.0
+        ln1mx = np.where(inner, np.log1p(-np.where(inner, x, 0.0)), 0.0)
+    corr = np.zeros((nm, nx, len(QUARKS)))
+    for j, c in enumerate(qcols):
+        if c < 0:
+            continue
+        conv = np.einsum("mxk,xk->mx", Fy[..., c], reg_qq)
+        if c_sing != 0.0:
+            sub = Fy[..., c] - F0[..., c][..., None]
+            conv += c_sing * (np.einsum("mxk,xk->mx", sub, sing_w) + F0[..., c] * ln1mx[None, :])
+        corr[..., j] = conv + conv_g
+    a = np.broadcast_to(np.asarray(alphas_mu0, dtype=np.float64), mu0.shape) / (4.0 * math.pi)
+    return a[:, None, None] * corr * _active(mu0, thresholds)
