@@ -9,7 +9,7 @@ STAMP   := $(VENV)/.installed
 PARAMS  ?=
 PYTEST_ARGS ?=
 
-.PHONY: venv test run lab bench data report lint format clean-cache baselines
+.PHONY: venv test run report baselines demo lab bench data lint format clean-cache
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -26,7 +26,16 @@ venv: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
-run: $(STAMP)
+## `make run` is the report job: every notebook executed headless into reports/.
+run: report
+
+report: $(STAMP)
+	$(BIN)/sidislab report $(PARAMS)
+
+baselines: $(STAMP)
+	$(BIN)/sidislab report --update-baselines
+
+demo: $(STAMP)
 	$(BIN)/sidislab integrate-demo
 
 lab: $(STAMP)

@@ -5,6 +5,7 @@
     sidislab lumi build|info|clear   the on-disk luminosity cache
     sidislab fit                     fit fNP parameters (closure test or constant targets)
     sidislab check-gradients         autograd against finite differences
+    sidislab report                  run the notebooks headless into reports/ (HTML, metrics)
 
 Each subcommand is a thin wrapper over library functions; results go to stdout, diagnostics
 to the log (``-v`` for more).
@@ -289,6 +290,9 @@ def check_gradients(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from sidislab import report
+
+    report.register(command)  # `sidislab report`: lives with the report code
     parser = argparse.ArgumentParser(prog="sidislab", description=__doc__.split("\n")[0])
     parser.add_argument("-v", "--verbose", action="count", default=0, help="more logging")
     sub = parser.add_subparsers(dest="command", required=True)

@@ -1,0 +1,801 @@
+"""Headless execution of the teaching notebooks, HTML reports and baseline checks.
+
+``sidislab report`` executes every notebook of ``notebooks/`` with papermill and writes,
+per notebook, into the output folder (default ``reports/``):
+
+* ``<name>.ipynb`` — the executed notebook (parameters injected, outputs kept),
+* ``<name>.html`` — the same as a static page (nbconvert, ``lab`` template),
+* ``<name>.metrics.json`` — the figures the notebook recorded (:mod:`sidislab.metrics`),
+
+and ``index.html`` + ``summary.json``: one row per notebook with status, run time, key
+metrics and the check of the metrics against ``data/baselines/<name>.json``. Every file
+is written atomically (:mod:`sidislab.io`). A failing notebook makes the command exit
+with status 1 and print the failing cell (index, source excerpt, traceback); so does a
+metric outside its baseline tolerance.
+
+Parameters. A notebook's defaults are its cell tagged ``parameters``; ``-p NAME VALUE``
+overrides them (VALUE is read as a Python literal, else kept as a string). The defaults
+are the small, fast regression parameters; the baseline stores them, and a run is
+checked against the baseline only when its parameters equal the baseline's (parameters
+named ``*_path``, ``*_paths`` or ``*_dir`` are locations and are not compared). The
+runner sets ``metrics_path`` itself.
+
+Kernel. Notebooks run in a ``python3`` kernel started with the Python that runs this
+module (the project's ``.venv``): :func:`kernel_environment` puts a kernelspec naming
+``sys.executable`` first on ``JUPYTER_PATH`` for the duration of the run, so that no other
+``python3`` kernelspec on the machine can be picked up. The working directory of a
+notebook is its own folder, as in JupyterLab.
+
+Refreshing baselines on purpose: ``sidislab report --update-baselines`` (``make
+baselines``) runs the notebooks with their defaults and rewrites each baseline from the
+recorded metrics (values, tolerances, reasons), printing what changed. Review the diff
+before committing it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import contextlib
+import copy
+import datetime as _dt
+import html
+import json
+import logging
+import os
+import platform
+import re
+import shlex
+import sys
+import tempfile
+import time
+import warnings
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sidislab import __version__
+from sidislab.io import atomic_path, atomic_write
+from sidislab.metrics import (
+    Baseline,
+    Check,
+    Metric,
+    checks_ok,
+    compare,
+    format_checks,
+    format_value,
+    load_baseline,
+    load_metrics,
+    write_baseline,
+)
+
+log = logging.getLogger(__name__)
+
+__all__ = [
+    "CellFailure",
+    "NotebookRun",
+    "check_baseline",
+    "comparable_parameters",
+    "find_notebooks",
+    "kernel_environment",
+    "notebook_parameters",
+    "parse_overrides",
+    "register",
+    "run_notebook",
+    "run_report",
+    "update_baseline",
+    "write_index",
+]
+
+KERNEL_NAME = "python3"
+"""The kernel the notebooks declare and run in."""
+METRICS_PARAMETER = "metrics_path"
+"""The parameter through which the runner tells a notebook where to write its metrics."""
+LOCATION_SUFFIXES = ("_path", "_paths", "_dir")
+"""Parameters with these suffixes name places, not physics: not compared with baselines."""
+REPO_ROOT = Path(__file__).resolve().parents[1]
+
+_ANSI_RE = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+_PAPERMILL_TAGS = ("injected-parameters", "papermill-error-cell-tag")
+_WIDGET_MIME = "application/vnd.jupyter.widget-view+json"
+
+
+# --- kernel -----------------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def kernel_environment(python: str | None = None) -> Iterator[Path]:
+    """A ``python3`` kernelspec running ``python`` (default: this interpreter), first on
+    ``JUPYTER_PATH`` while the block runs; yields the folder holding ``kernels/``.
+
+    ``JUPYTER_PATH`` is searched before the user's and the system's data folders, so the
+    notebooks cannot be executed by another Python; the previous value is restored.
+    """
+    exe = python or sys.executable
+    with tempfile.TemporaryDirectory(prefix="sidislab-kernel-") as tmp:
+        spec_dir = Path(tmp) / "kernels" / KERNEL_NAME
+        spec_dir.mkdir(parents=True)
+        spec = {
+            "argv": [exe, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+            "display_name": "Python 3 (sidislab)",
+            "language": "python",
+            "metadata": {"debugger": True},
+        }
+        (spec_dir / "kernel.json").write_text(json.dumps(spec, indent=1), encoding="utf-8")
+        old = os.environ.get("JUPYTER_PATH")
+        os.environ["JUPYTER_PATH"] = os.pathsep.join(p for p in (tmp, old) if p)
+        try:
+            yield Path(tmp)
+        finally:
+            if old is None:
+                os.environ.pop("JUPYTER_PATH", None)
+            else:
+                os.environ["JUPYTER_PATH"] = old
+
+
+# --- notebooks and parameters ------------------------------------------------------------
+
+
+def find_notebooks(folder: str | os.PathLike[str], selection: Sequence[str] = ()) -> list[Path]:
+    """The notebooks to run: every ``*.ipynb`` of ``folder`` (sorted), or the selection.
+
+    A selection entry is a path to a notebook, a file name, a stem (``01_bgrid_convergence``)
+    or a unique prefix of one (``01``). Raises ``ValueError`` naming an entry that matches
+    nothing or more than one notebook.
+    """
+    root = Path(folder)
+    available = sorted(
+        p for p in root.glob("*.ipynb") if not p.name.startswith(".") and p.is_file()
+    )
+    if not selection:
+        if not available:
+            raise ValueError(f"{root}: no notebooks (*.ipynb) found")
+        return available
+    chosen: list[Path] = []
+    for entry in selection:
+        path = Path(entry)
+        if path.suffix == ".ipynb" and path.is_file():
+            chosen.append(path.resolve())
+            continue
+        stem = path.name.removesuffix(".ipynb")
+        matches = [p for p in available if p.stem == stem] or [
+            p for p in available if p.stem.startswith(stem)
+        ]
+        if len(matches) != 1:
+            names = ", ".join(p.stem for p in available) or "none"
+            what = "matches no notebook" if not matches else "is ambiguous"
+            raise ValueError(f"--notebooks {entry!r} {what} in {root} (available: {names})")
+        chosen.append(matches[0].resolve())
+    return list(dict.fromkeys(chosen))
+
+
+def parse_value(text: str) -> Any:
+    """A command-line parameter value: a Python literal (``50``, ``1e-3``, ``[1, 2]``,
+    ``None``, ``'x'``) or, failing that, the string itself."""
+    try:
+        return ast.literal_eval(text)
+    except (ValueError, SyntaxError):
+        return text
+
+
+def parse_overrides(pairs: Sequence[Sequence[str]] | None) -> dict[str, Any]:
+    """``-p NAME VALUE`` pairs → {name: value} (values by :func:`parse_value`)."""
+    out: dict[str, Any] = {}
+    for name, value in pairs or ():
+        if not name.isidentifier():
+            raise ValueError(f"-p {name!r}: a parameter name must be a Python identifier")
+        out[name] = parse_value(value)
+    return out
+
+
+def notebook_parameters(path: str | os.PathLike[str]) -> dict[str, Any]:
+    """Defaults of the notebook's cell tagged ``parameters`` (literals evaluated).
+
+    Raises ``ValueError`` when the notebook has no such cell.
+    """
+    from papermill.inspection import _infer_parameters
+    from papermill.iorw import load_notebook_node
+
+    nb = load_notebook_node(os.fspath(path))  # also gives every cell a ``tags`` list
+    if not any("parameters" in c.get("metadata", {}).get("tags", []) for c in nb.cells):
+        raise ValueError(f"{path}: no cell tagged 'parameters' (papermill needs one)")
+    out: dict[str, Any] = {}
+    for p in _infer_parameters(nb):
+        out[p.name] = parse_value(p.default)
+    return out
+
+
+def comparable_parameters(parameters: Mapping[str, Any]) -> dict[str, Any]:
+    """The parameters that decide a run's numbers (locations and ``metrics_path`` dropped)."""
+    return {
+        k: v
+        for k, v in parameters.items()
+        if k != METRICS_PARAMETER and not k.endswith(LOCATION_SUFFIXES)
+    }
+
+
+def parameter_differences(run: Mapping[str, Any], baseline: Mapping[str, Any]) -> list[str]:
+    """``name: run value ≠ baseline value`` for every comparable parameter that differs."""
+    a, b = comparable_parameters(run), comparable_parameters(baseline)
+    out = []
+    for k in sorted(set(a) | set(b)):
+        if k not in b:
+            out.append(f"{k} = {a[k]!r} (not in the baseline)")
+        elif k not in a:
+            out.append(f"{k} (baseline {b[k]!r}) is no longer a parameter")
+        elif a[k] != b[k]:
+            out.append(f"{k} = {a[k]!r} (baseline {b[k]!r})")
+    return out
+
+
+# --- one notebook -----------------------------------------------------------------------
+
+
+@dataclass
+class CellFailure:
+    """Where and how a notebook failed.
+
+    ``cell_index`` counts the cells of the source notebook (papermill's injected cells
+    excluded); None when the kernel failed outside a cell (start-up, death, timeout).
+    """
+
+    ename: str
+    evalue: str
+    traceback: list[str] = field(default_factory=list)
+    cell_index: int | None = None
+    execution_count: int | None = None
+    source: str = ""
+
+    def format(self, notebook: str = "", max_source_lines: int = 20, max_tb_lines: int = 40) -> str:
+        """A readable account: cell, source excerpt, traceback (ANSI colours removed)."""
+        where = (
+            f"cell {self.cell_index} (In [{self.execution_count}])"
+            if self.cell_index is not None
+            else "outside any cell"
+        )
+        lines = [f"{notebook}: failed in {where}: {self.ename}: {self.evalue}".strip()]
+        if self.source:
+            src = self.source.splitlines()
+            lines.append("--- cell source" + (" (excerpt)" if len(src) > max_source_lines else ""))
+            lines += [f"{i + 1:4d}  {s}" for i, s in enumerate(src[:max_source_lines])]
+            if len(src) > max_source_lines:
+                lines.append(f"      … {len(src) - max_source_lines} more lines")
+        tb = "\n".join(_ANSI_RE.sub("", t) for t in self.traceback).splitlines()
+        if tb:
+            lines.append("--- traceback" + (" (last lines)" if len(tb) > max_tb_lines else ""))
+            lines += tb[-max_tb_lines:]
+        return "\n".join(lines)
+
+
+@dataclass
+class NotebookRun:
+    """The outcome of executing one notebook (picklable, for process pools)."""
+
+    name: str
+    source: Path
+    executed: Path
+    html: Path | None
+    metrics_path: Path | None
+    parameters: dict[str, Any]
+    overrides: dict[str, Any]
+    seconds: float
+    failure: CellFailure | None = None
+    metrics: dict[str, Metric] = field(default_factory=dict)
+    checks: list[Check] | None = None
+    check_note: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return self.failure is None
+
+    @property
+    def status(self) -> str:
+        return "ok" if self.ok else "failed"
+
+    @property
+    def baseline_ok(self) -> bool | None:
+        """True/False after a check; None when not checked."""
+        return None if self.checks is None else checks_ok(self.checks)
+
+    def baseline_summary(self) -> str:
+        if self.checks is None:
+            return f"not checked: {self.check_note}" if self.check_note else "not checked"
+        bad = [c for c in self.checks if not c.ok]
+        n = len(self.checks)
+        return f"{n}/{n} within tolerance" if not bad else f"{len(bad)} of {n} outside"
+
+
+def _source_cell_index(nb: Any, execution_count: int | None, fallback: int | None) -> int | None:
+    """Index of the failing cell among the source notebook's cells."""
+    k = 0
+    for cell in nb.cells:
+        tags = cell.get("metadata", {}).get("tags", [])
+        if any(t in tags for t in _PAPERMILL_TAGS):
+            continue
+        if execution_count is not None and cell.get("execution_count") == execution_count:
+            return k
+        k += 1
+    return fallback
+
+
+def _failure_from(exc: BaseException, executed: Path) -> CellFailure:
+    import nbformat
+    from papermill.exceptions import PapermillExecutionError
+
+    if isinstance(exc, PapermillExecutionError):
+        failure = CellFailure(
+            ename=str(exc.ename),
+            evalue=str(exc.evalue),
+            traceback=list(exc.traceback or []),
+            cell_index=exc.cell_index,
+            execution_count=exc.exec_count,
+            source=str(exc.source or ""),
+        )
+        with contextlib.suppress(Exception):  # the index is a nicety; the error is reported
+            nb = nbformat.read(os.fspath(executed), as_version=4)
+            failure.cell_index = _source_cell_index(nb, exc.exec_count, exc.cell_index)
+        return failure
+    return CellFailure(ename=type(exc).__name__, evalue=str(exc))
+
+
+def _html_copy(nb: Any) -> Any:
+    """A copy for the static page: widget views replaced by a note, widget state dropped."""
+    out = copy.deepcopy(nb)
+    out.metadata.pop("widgets", None)
+    note = (
+        '<p style="color:#666"><em>Interactive controls: live in JupyterLab '
+        "(<code>make lab</code>); the figure above is drawn at the default values.</em></p>"
+    )
+    for cell in out.cells:
+        for o in cell.get("outputs", []):
+            data = o.get("data", {})
+            if _WIDGET_MIME in data:
+                o["data"] = {"text/html": note, "text/plain": "[interactive controls]"}
+    return out
+
+
+def export_html(nb: Any, dest: Path) -> None:
+    """Write ``nb`` as a self-contained HTML page (images inlined), atomically."""
+    from nbconvert import HTMLExporter
+
+    quiet = logging.getLogger(f"{__name__}.nbconvert")  # its "alt text missing" notes
+    quiet.setLevel(logging.ERROR)
+    exporter = HTMLExporter(template_name="lab", log=quiet)
+    body, _ = exporter.from_notebook_node(_html_copy(nb))
+    with atomic_write(dest) as fh:
+        fh.write(body)
+
+
+def run_notebook(
+    source: str | os.PathLike[str],
+    out_dir: str | os.PathLike[str],
+    overrides: Mapping[str, Any] | None = None,
+    *,
+    html_page: bool = True,
+    cell_timeout: float | None = 900.0,
+    start_timeout: float = 120.0,
+) -> NotebookRun:
+    """Execute one notebook with papermill into ``out_dir``; never raises for a failing cell.
+
+    ``overrides`` are applied to the parameters the notebook has (others are ignored,
+    logged); ``metrics_path`` is set to ``out_dir/<name>.metrics.json`` when the notebook
+    has that parameter (a stale file is removed first). The executed notebook is written
+    in place atomically, failed or not, and rendered to HTML. Run inside
+    :func:`kernel_environment` to pin the kernel's interpreter (``run_report`` does).
+    """
+    import nbformat
+    import papermill as pm
+
+    src = Path(source).resolve()
+    out = Path(out_dir).resolve()
+    out.mkdir(parents=True, exist_ok=True)
+    name = src.stem
+    defaults = notebook_parameters(src)
+    given = dict(overrides or {})
+    applied = {k: v for k, v in given.items() if k in defaults}
+    for k in sorted(set(given) - set(applied)):
+        log.info("%s: no parameter %r; override ignored for this notebook", name, k)
+    metrics_path = None
+    if METRICS_PARAMETER in defaults:
+        metrics_path = out / f"{name}.metrics.json"
+        metrics_path.unlink(missing_ok=True)
+        applied[METRICS_PARAMETER] = str(metrics_path)
+    parameters = {**defaults, **applied}
+    executed = out / f"{name}.ipynb"
+    failure: CellFailure | None = None
+    log.info("%s: executing with %s", name, applied or "its defaults")
+    t0 = time.perf_counter()
+    with atomic_path(executed, suffix=".ipynb") as tmp:
+        try:
+            with warnings.catch_warnings():
+                # papermill warns that the temporary name does not end in .ipynb
+                warnings.filterwarnings("ignore", "The specified file", UserWarning)
+                pm.execute_notebook(
+                    str(src),
+                    str(tmp),
+                    parameters=applied,
+                    kernel_name=KERNEL_NAME,
+                    cwd=str(src.parent),
+                    progress_bar=False,
+                    request_save_on_cell_execute=False,
+                    execution_timeout=cell_timeout,
+                    start_timeout=start_timeout,
+                )
+        except Exception as exc:  # a failed notebook is a result, reported in full below
+            failure = _failure_from(exc, tmp)
+            log.debug("%s failed", name, exc_info=True)
+        if tmp.stat().st_size == 0:  # the kernel died before papermill wrote anything
+            nbformat.write(nbformat.read(os.fspath(src), as_version=4), os.fspath(tmp))
+    seconds = time.perf_counter() - t0
+    page = None
+    if html_page:
+        page = out / f"{name}.html"
+        export_html(nbformat.read(os.fspath(executed), as_version=4), page)
+    metrics: dict[str, Metric] = {}
+    if metrics_path is not None and metrics_path.exists():
+        metrics = load_metrics(metrics_path)
+    return NotebookRun(
+        name=name,
+        source=src,
+        executed=executed,
+        html=page,
+        metrics_path=metrics_path,
+        parameters=parameters,
+        overrides=applied,
+        seconds=seconds,
+        failure=failure,
+        metrics=metrics,
+    )
+
+
+# --- baselines --------------------------------------------------------------------------
+
+
+def baseline_path(baseline_dir: str | os.PathLike[str], name: str) -> Path:
+    """``<baseline_dir>/<name>.json``."""
+    return Path(baseline_dir) / f"{name}.json"
+
+
+def check_baseline(run: NotebookRun, baseline_dir: str | os.PathLike[str]) -> None:
+    """Compare ``run.metrics`` with ``<baseline_dir>/<name>.json`` (fills ``run.checks``).
+
+    Left unchecked (with ``run.check_note`` saying why) when the notebook failed, has no
+    baseline, or ran with other parameters than the baseline's.
+    """
+    path = baseline_path(baseline_dir, run.name)
+    if not run.ok:
+        run.check_note = "the notebook failed"
+        return
+    if not path.exists():
+        run.check_note = f"no baseline {path} (sidislab report --update-baselines)"
+        return
+    base = load_baseline(path)
+    diffs = parameter_differences(run.parameters, base.parameters)
+    if diffs:
+        run.check_note = "parameters differ from the baseline's: " + "; ".join(diffs)
+        return
+    run.checks = compare(run.metrics, base)
+
+
+def update_baseline(
+    run: NotebookRun, baseline_dir: str | os.PathLike[str]
+) -> tuple[Baseline, list[str]]:
+    """Rewrite ``<baseline_dir>/<name>.json`` from a successful run; returns what changed.
+
+    The file is left untouched when nothing changed (values, tolerances, reasons,
+    parameters), so that a refresh produces no diff.
+    """
+    if not run.ok:
+        raise ValueError(f"{run.name}: not updating the baseline of a failed notebook")
+    if not run.metrics:
+        raise ValueError(f"{run.name}: the notebook recorded no metrics ({METRICS_PARAMETER})")
+    path = baseline_path(baseline_dir, run.name)
+    old = load_baseline(path) if path.exists() else None
+    params = comparable_parameters(run.parameters)
+    changes: list[str] = []
+    if old is None:
+        changes.append(f"new baseline with {len(run.metrics)} metrics")
+    else:
+        changes += [f"parameter {d}" for d in parameter_differences(params, old.parameters)]
+        for n in sorted(set(old.metrics) | set(run.metrics)):
+            a, b = old.metrics.get(n), run.metrics.get(n)
+            if a is None:
+                changes.append(f"+ {n} = {b.value!r}")  # type: ignore[union-attr]
+            elif b is None:
+                changes.append(f"- {n} (was {a.value!r})")
+            else:
+                if a.value != b.value:
+                    verdict = "within" if a.accepts(b.value) else "OUTSIDE"
+                    changes.append(f"~ {n}: {a.value!r} → {b.value!r} ({verdict} tolerance)")
+                if (a.rel_tol, a.abs_tol, a.why) != (b.rel_tol, b.abs_tol, b.why):
+                    changes.append(f"~ {n}: tolerance {a.tolerance_text()} → {b.tolerance_text()}")
+                elif (a.unit, a.description, a.key) != (b.unit, b.description, b.key):
+                    changes.append(f"~ {n}: unit, description or key flag")
+    if old is not None and not changes:
+        return old, changes  # nothing moved: keep the file (and its provenance) as it is
+    import torch
+
+    prov = {
+        "torch_version": torch.__version__,
+        "python": platform.python_version(),
+        "machine": platform.machine(),
+    }
+    base = write_baseline(path, run.name, params, run.metrics, prov)
+    return base, changes
+
+
+# --- the report -------------------------------------------------------------------------
+
+
+def _rel(path: Path | None, start: Path) -> str:
+    if path is None:
+        return ""
+    try:
+        return os.path.relpath(path, start)
+    except ValueError:
+        return str(path)
+
+
+_CSS = """
+body { font-family: system-ui, sans-serif; margin: 2em; color: #222; }
+table { border-collapse: collapse; margin: 1em 0; }
+th, td { border: 1px solid #ccc; padding: 0.35em 0.7em; text-align: left; vertical-align: top; }
+th { background: #f3f3f3; } td.time { white-space: nowrap; }
+.ok { color: #176f2c; font-weight: bold; } .bad { color: #b00020; font-weight: bold; }
+.muted { color: #777; } pre { background: #f7f7f7; padding: 0.8em; overflow-x: auto; }
+ul { margin: 0; padding-left: 1.2em; }
+"""
+
+
+def write_index(
+    runs: Sequence[NotebookRun], out_dir: str | os.PathLike[str], command: str = ""
+) -> Path:
+    """Write ``index.html`` and ``summary.json`` for ``runs`` into ``out_dir`` (atomically)."""
+    import torch
+
+    out = Path(out_dir).resolve()
+    stamp = _dt.datetime.now(_dt.timezone.utc).replace(microsecond=0).isoformat()
+    esc = html.escape
+    rows = []
+    for r in runs:
+        links = [f'<a href="{esc(_rel(r.html, out))}">{esc(r.name)}</a>' if r.html else esc(r.name)]
+        links.append(f'<a class="muted" href="{esc(_rel(r.executed, out))}">ipynb</a>')
+        if r.metrics_path is not None and r.metrics_path.exists():
+            links.append(f'<a class="muted" href="{esc(_rel(r.metrics_path, out))}">metrics</a>')
+        status = '<span class="ok">ok</span>' if r.ok else '<span class="bad">FAILED</span>'
+        key = [m for m in r.metrics.values() if m.key] or list(r.metrics.values())[:4]
+        metrics_html = (
+            "<ul>"
+            + "".join(
+                f"<li><code>{esc(m.name)}</code> = {esc(format_value(m.value, m.unit))}"
+                + (f' <span class="muted">— {esc(m.description)}</span>' if m.description else "")
+                + "</li>"
+                for m in key
+            )
+            + "</ul>"
+        )
+        if r.baseline_ok is None:
+            check = f'<span class="muted">{esc(r.baseline_summary())}</span>'
+        else:
+            cls = "ok" if r.baseline_ok else "bad"
+            check = f'<span class="{cls}">{esc(r.baseline_summary())}</span>'
+            if not r.baseline_ok:
+                check += f"<pre>{esc(format_checks(r.checks or [], only_failures=True))}</pre>"
+        detail = ""
+        if r.failure is not None:
+            detail = f"<pre>{esc(r.failure.format(r.name))}</pre>"
+        params = ", ".join(f"{k} = {v!r}" for k, v in comparable_parameters(r.parameters).items())
+        rows.append(
+            f"<tr><td>{' · '.join(links)}</td><td>{status}{detail}</td>"
+            f'<td class="time">{r.seconds:.1f} s</td><td>{metrics_html}</td><td>{check}</td>'
+            f'<td class="muted"><small>{esc(params)}</small></td></tr>'
+        )
+    all_ok = all(r.ok and r.baseline_ok is not False for r in runs)
+    verdict = '<span class="ok">all ok</span>' if all_ok else '<span class="bad">failures</span>'
+    page = f"""<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><title>sidislab notebook report</title>
+<style>{_CSS}</style></head><body>
+<h1>sidislab notebook report</h1>
+<p>{verdict} — {len(runs)} notebook(s), {stamp}; sidislab {esc(__version__)}, torch
+{esc(torch.__version__)}, Python {esc(platform.python_version())}.
+<span class="muted">{esc(command)}</span></p>
+<table><tr><th>notebook</th><th>status</th><th>run time</th><th>key metrics</th>
+<th>baseline check</th><th>parameters</th></tr>
+{"".join(rows)}
+</table>
+<p class="muted">Baselines: <code>data/baselines/&lt;notebook&gt;.json</code>; refresh on purpose
+with <code>sidislab report --update-baselines</code> (<code>make baselines</code>) and review
+the diff.</p>
+</body></html>
+"""
+    index = out / "index.html"
+    with atomic_write(index) as fh:
+        fh.write(page)
+    summary = {
+        "created": stamp,
+        "command": command,
+        "sidislab_version": __version__,
+        "ok": all_ok,
+        "notebooks": [
+            {
+                "name": r.name,
+                "status": r.status,
+                "seconds": round(r.seconds, 3),
+                "html": _rel(r.html, out),
+                "executed": _rel(r.executed, out),
+                "metrics": _rel(r.metrics_path, out),
+                "parameters": comparable_parameters(r.parameters),
+                "overrides": comparable_parameters(r.overrides),
+                "baseline": r.baseline_summary(),
+                "baseline_ok": r.baseline_ok,
+                "failure": None if r.failure is None else r.failure.format(r.name),
+            }
+            for r in runs
+        ],
+    }
+    with atomic_write(out / "summary.json") as fh:
+        json.dump(summary, fh, indent=2, default=str)
+        fh.write("\n")
+    return index
+
+
+def run_report(
+    notebooks: Sequence[Path],
+    out_dir: str | os.PathLike[str],
+    overrides: Mapping[str, Any] | None = None,
+    *,
+    baseline_dir: str | os.PathLike[str] | None = None,
+    html_page: bool = True,
+    cell_timeout: float | None = 900.0,
+    jobs: int = 1,
+    on_done: Callable[[NotebookRun], None] | None = None,
+) -> list[NotebookRun]:
+    """Execute ``notebooks`` (in a pinned kernel, :func:`kernel_environment`), check them
+    against ``baseline_dir`` when given; ``jobs`` > 1 runs notebooks in parallel processes.
+
+    Raises ``ValueError`` if an override names a parameter that no notebook has.
+    """
+    overrides = dict(overrides or {})
+    if overrides:
+        known: set[str] = set()
+        for nb in notebooks:
+            known |= set(notebook_parameters(nb))
+        unknown = sorted(set(overrides) - known)
+        if unknown:
+            raise ValueError(f"-p {', '.join(unknown)}: no selected notebook has such a parameter")
+        if METRICS_PARAMETER in overrides:
+            raise ValueError(f"-p {METRICS_PARAMETER}: set by the runner, not overridable")
+    runs: list[NotebookRun] = []
+    kwargs = {"html_page": html_page, "cell_timeout": cell_timeout}
+    with kernel_environment():
+        if jobs <= 1 or len(notebooks) <= 1:
+            for nb in notebooks:
+                run = run_notebook(nb, out_dir, overrides, **kwargs)
+                if baseline_dir is not None:
+                    check_baseline(run, baseline_dir)
+                runs.append(run)
+                if on_done:
+                    on_done(run)
+        else:
+            import multiprocessing
+
+            ctx = multiprocessing.get_context("spawn")
+            with ProcessPoolExecutor(max_workers=jobs, mp_context=ctx) as pool:
+                futures = [
+                    pool.submit(run_notebook, nb, out_dir, overrides, **kwargs) for nb in notebooks
+                ]
+                for fut in futures:
+                    run = fut.result()
+                    if baseline_dir is not None:
+                        check_baseline(run, baseline_dir)
+                    runs.append(run)
+                    if on_done:
+                        on_done(run)
+    return runs
+
+
+# --- command line -----------------------------------------------------------------------
+
+
+def _default_root() -> Path:
+    """The current folder if it holds ``notebooks/``, else this checkout's root."""
+    cwd = Path.cwd()
+    return cwd if (cwd / "notebooks").is_dir() else REPO_ROOT
+
+
+def _setup(p: argparse.ArgumentParser) -> None:
+    root = _default_root()
+    p.add_argument(
+        "--notebooks",
+        nargs="+",
+        default=[],
+        metavar="NB",
+        help="notebooks to run: paths, names or prefixes such as 01 (default: all)",
+    )
+    p.add_argument(
+        "--notebook-dir", type=Path, default=root / "notebooks", help="where the notebooks are"
+    )
+    p.add_argument("--out", type=Path, default=Path("reports"), help="output folder (reports)")
+    p.add_argument(
+        "-p",
+        "--parameter",
+        nargs=2,
+        action="append",
+        metavar=("NAME", "VALUE"),
+        dest="parameters",
+        help="override a notebook parameter (VALUE: a Python literal or a string); repeatable",
+    )
+    p.add_argument(
+        "--baselines",
+        type=Path,
+        default=root / "data" / "baselines",
+        help="folder of the baseline files (data/baselines)",
+    )
+    p.add_argument(
+        "--update-baselines",
+        action="store_true",
+        help="rewrite the baselines from this run (default parameters only); review the diff",
+    )
+    p.add_argument("--no-html", action="store_true", help="skip the HTML pages")
+    p.add_argument(
+        "--cell-timeout", type=float, default=900.0, help="seconds per cell before failing (900)"
+    )
+    p.add_argument("--jobs", type=int, default=1, help="notebooks run in parallel (1)")
+
+
+def _print_run(run: NotebookRun) -> None:
+    verdict = "ok" if run.ok else "FAILED"
+    print(f"{run.name:<32} {verdict:<7} {run.seconds:7.1f} s   {run.baseline_summary()}")
+    sys.stdout.flush()
+
+
+def report(args: argparse.Namespace) -> int:
+    """Execute the notebooks headless into HTML reports and check their baselines."""
+    overrides = parse_overrides(args.parameters)
+    if args.update_baselines and overrides:
+        raise ValueError(
+            "--update-baselines records the notebooks' default parameters; change the "
+            "defaults in the cell tagged 'parameters' instead of passing -p"
+        )
+    notebooks = find_notebooks(args.notebook_dir, args.notebooks)
+    command = "sidislab " + " ".join(shlex.quote(a) for a in sys.argv[1:])
+    print(f"{'notebook':<32} {'status':<7} {'time':>9}   baseline")
+    runs = run_report(
+        notebooks,
+        args.out,
+        overrides,
+        baseline_dir=None if args.update_baselines else args.baselines,
+        html_page=not args.no_html,
+        cell_timeout=args.cell_timeout,
+        jobs=args.jobs,
+        on_done=_print_run,
+    )
+    index = write_index(runs, args.out, command)
+    status = 0
+    for run in runs:
+        if run.failure is not None:
+            status = 1
+            print("\n" + run.failure.format(run.name), file=sys.stderr)
+            print(f"(executed notebook with the error: {run.executed})", file=sys.stderr)
+        elif run.baseline_ok is False:
+            status = 1
+            print(f"\n{run.name}: metrics outside the baseline tolerance", file=sys.stderr)
+            print(format_checks(run.checks or [], only_failures=True), file=sys.stderr)
+    if args.update_baselines:
+        for run in runs:
+            if not run.ok:
+                print(f"{run.name}: failed, baseline not updated", file=sys.stderr)
+                continue
+            base, changes = update_baseline(run, args.baselines)
+            print(f"\n{base.path}: " + ("unchanged" if not changes else "updated"))
+            for line in changes:
+                print(f"  {line}")
+    print(f"\nreport: {index}")
+    return status
+
+
+def register(command: Callable[..., Callable[[Callable[..., int]], Callable[..., int]]]) -> None:
+    """Add ``sidislab report`` to the command line (called by :mod:`sidislab.cli`)."""
+    command("report", _setup)(report)

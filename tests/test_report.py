@@ -1,0 +1,397 @@
+"""sidislab.report and ``sidislab report``: headless runs, HTML, index, baselines.
+
+Fast tests check the pieces on hand-made runs (parameter parsing, notebook selection,
+failure formatting, the index, baseline updates, the pinned kernel). Tests marked
+``notebook`` execute two tiny notebooks through the command line: a good one (parameters,
+a metric, a figure, a live widget) and one that raises in a known cell; they check the
+exit status, the files written, the failing cell shown, the baseline round trip and the
+diff table when a metric moves.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+
+import nbformat
+import pytest
+from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
+
+from sidislab import cli, report
+from sidislab.metrics import Metric, load_baseline, write_baseline
+from sidislab.report import (
+    CellFailure,
+    NotebookRun,
+    check_baseline,
+    comparable_parameters,
+    find_notebooks,
+    kernel_environment,
+    notebook_parameters,
+    parameter_differences,
+    parse_overrides,
+    update_baseline,
+    write_index,
+)
+
+
+def _cli(argv: list[str]) -> int:
+    if "report" not in cli._COMMANDS:  # see test_cli_registers_report
+        report.register(cli.command)
+    return cli.main(argv)
+
+
+# --- tiny notebooks -----------------------------------------------------------------------
+
+
+def _notebook(cells) -> nbformat.NotebookNode:
+    nb = new_notebook(cells=cells)
+    nb.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3",
+        "language": "python",
+    }
+    return nb
+
+
+def _params(source: str):
+    cell = new_code_cell(source)
+    cell.metadata["tags"] = ["parameters"]
+    return cell
+
+
+GOOD = [
+    new_markdown_cell("# good"),
+    _params('n = 3\nscale = 0.5\ncache_dir = "somewhere"\nmetrics_path = ""'),
+    new_code_cell(
+        "import sys, os\n"
+        "from sidislab.metrics import MetricsRecorder\n"
+        "rec = MetricsRecorder(metrics_path, notebook='good')\n"
+        "rec.record('n_times_scale', n * scale, rel_tol=1e-12, why='exact arithmetic', key=True)\n"
+        "print('python', sys.executable)\n"
+        "print('cwd', os.getcwd())"
+    ),
+    new_code_cell(
+        "import matplotlib.pyplot as plt\n"
+        "from sidislab import widgets\n"
+        "def draw(a):\n"
+        "    fig, ax = plt.subplots()\n"
+        "    ax.plot([0, 1], [0, a])\n"
+        "    return fig\n"
+        "live = widgets.LiveFigure(draw, {'a': widgets.float_slider('a', 0.5, 0.0, 1.0)})\n"
+        "live.show()"
+    ),
+]
+
+BAD = [
+    _params("n = 1\nmetrics_path = ''"),
+    new_code_cell("x = 1"),
+    new_code_cell("def f():\n    raise ValueError('boom at the third cell')\n\nf()"),
+    new_code_cell("never = True"),
+]
+
+
+@pytest.fixture
+def books(tmp_path: Path) -> dict[str, Path]:
+    folder = tmp_path / "notebooks"
+    folder.mkdir()
+    out = {}
+    for name, cells in (("10_good", GOOD), ("20_bad", BAD)):
+        path = folder / f"{name}.ipynb"
+        nbformat.write(_notebook(cells), path)
+        out[name] = path
+    return out
+
+
+# --- pieces -------------------------------------------------------------------------------
+
+
+def test_parse_overrides():
+    got = parse_overrides(
+        [
+            ["n_points", "50"],
+            ["tol", "1e-3"],
+            ["name", "native"],
+            ["grid", "[1, 2]"],
+            ["flag", "None"],
+            ["text", "'x y'"],
+        ]
+    )
+    assert got == {
+        "n_points": 50,
+        "tol": 1e-3,
+        "name": "native",
+        "grid": [1, 2],
+        "flag": None,
+        "text": "x y",
+    }
+    with pytest.raises(ValueError, match="identifier"):
+        parse_overrides([["bad-name", "1"]])
+
+
+def test_find_notebooks(books, tmp_path):
+    folder = books["10_good"].parent
+    assert [p.name for p in find_notebooks(folder)] == ["10_good.ipynb", "20_bad.ipynb"]
+    assert find_notebooks(folder, ["20"]) == [books["20_bad"].resolve()]
+    assert find_notebooks(folder, ["10_good.ipynb", "10"]) == [books["10_good"].resolve()]
+    assert find_notebooks(folder, [str(books["20_bad"])]) == [books["20_bad"].resolve()]
+    nbformat.write(_notebook([]), folder / "11_other.ipynb")
+    with pytest.raises(ValueError, match="'1' is ambiguous"):
+        find_notebooks(folder, ["1"])
+    with pytest.raises(ValueError, match=r"'99' matches no notebook.*available: 10_good"):
+        find_notebooks(folder, ["99"])
+    with pytest.raises(ValueError, match="no notebooks"):
+        find_notebooks(tmp_path / "empty")
+
+
+def test_notebook_parameters(books, tmp_path):
+    assert notebook_parameters(books["10_good"]) == {
+        "n": 3,
+        "scale": 0.5,
+        "cache_dir": "somewhere",
+        "metrics_path": "",
+    }
+    plain = tmp_path / "plain.ipynb"
+    nbformat.write(_notebook([new_code_cell("x = 1")]), plain)
+    with pytest.raises(ValueError, match="no cell tagged 'parameters'"):
+        notebook_parameters(plain)
+
+
+def test_comparable_parameters_and_differences():
+    params = {
+        "n": 3,
+        "cache_dir": "a",
+        "lhapdf_paths": [],
+        "out_path": "x",
+        "metrics_path": "m",
+        "kinematics_file": "k.yaml",
+    }
+    assert comparable_parameters(params) == {"n": 3, "kinematics_file": "k.yaml"}
+    diffs = parameter_differences({"n": 4, "new": 1, "cache_dir": "b"}, {"n": 3, "old": 2})
+    assert diffs == [
+        "n = 4 (baseline 3)",
+        "new = 1 (not in the baseline)",
+        "old (baseline 2) is no longer a parameter",
+    ]
+
+
+def test_cell_failure_format():
+    failure = CellFailure(
+        ename="ValueError",
+        evalue="boom",
+        traceback=["\x1b[0;31mValueError\x1b[0m: boom", "  line two"],
+        cell_index=4,
+        execution_count=3,
+        source="\n".join(f"line {i}" for i in range(30)),
+    )
+    text = failure.format("nb", max_source_lines=5)
+    assert text.splitlines()[0] == "nb: failed in cell 4 (In [3]): ValueError: boom"
+    assert "   1  line 0" in text and "… 25 more lines" in text
+    assert "\x1b" not in text and "ValueError: boom\n  line two" in text
+    assert "outside any cell" in CellFailure("DeadKernelError", "died").format("nb")
+
+
+def _run(tmp_path: Path, name: str = "nb", value: float = 1.0, **kw) -> NotebookRun:
+    out = tmp_path / "out"
+    out.mkdir(exist_ok=True)
+    metrics = {"m": Metric("m", value, 1e-6, 0.0, "exact", "GeV", "a number", True)}
+    defaults = {
+        "name": name,
+        "source": tmp_path / f"{name}.ipynb",
+        "executed": out / f"{name}.ipynb",
+        "html": out / f"{name}.html",
+        "metrics_path": None,
+        "parameters": {"n": 3, "metrics_path": "x", "cache_dir": "c"},
+        "overrides": {},
+        "seconds": 1.5,
+        "metrics": metrics,
+    }
+    defaults.update(kw)
+    return NotebookRun(**defaults)
+
+
+def test_baseline_update_and_check(tmp_path):
+    bdir = tmp_path / "baselines"
+    run = _run(tmp_path)
+    base, changes = update_baseline(run, bdir)
+    assert changes == ["new baseline with 1 metrics"]
+    assert base.parameters == {"n": 3}  # locations and metrics_path are not recorded
+    assert load_baseline(bdir / "nb.json").metrics["m"].value == 1.0
+    check_baseline(run, bdir)
+    assert run.baseline_ok is True and run.baseline_summary() == "1/1 within tolerance"
+
+    moved = _run(tmp_path, value=1.1)
+    check_baseline(moved, bdir)
+    assert moved.baseline_ok is False and moved.baseline_summary() == "1 of 1 outside"
+    _, changes = update_baseline(moved, bdir)
+    assert changes == ["~ m: 1.0 → 1.1 (OUTSIDE tolerance)"]
+    before = (bdir / "nb.json").read_text()
+    _, changes = update_baseline(moved, bdir)  # nothing moved: the file stays as it is
+    assert changes == [] and (bdir / "nb.json").read_text() == before
+
+    other = _run(tmp_path, parameters={"n": 4, "metrics_path": "y"})
+    check_baseline(other, bdir)
+    assert other.checks is None and "n = 4 (baseline 3)" in other.check_note
+
+    failed = _run(tmp_path, failure=CellFailure("E", "e"))
+    check_baseline(failed, bdir)
+    assert failed.checks is None and failed.check_note == "the notebook failed"
+    with pytest.raises(ValueError, match="failed notebook"):
+        update_baseline(failed, bdir)
+    lonely = _run(tmp_path, name="lonely")
+    check_baseline(lonely, bdir)
+    assert "no baseline" in lonely.check_note
+
+
+def test_write_index(tmp_path):
+    bdir = tmp_path / "baselines"
+    good = _run(tmp_path, name="good")
+    write_baseline(bdir / "good.json", "good", {"n": 3}, {"m": Metric("m", 2.0, 1e-6, 0.0, "r")})
+    check_baseline(good, bdir)
+    bad = _run(
+        tmp_path,
+        name="bad",
+        failure=CellFailure(
+            "ValueError", "boom <x>", cell_index=2, execution_count=2, source="f()"
+        ),
+    )
+    index = write_index([good, bad], tmp_path / "out", "sidislab report")
+    page = index.read_text()
+    assert '<a href="good.html">good</a>' in page and 'href="good.ipynb"' in page
+    assert "FAILED" in page and "boom &lt;x&gt;" in page  # escaped
+    assert "1 of 1 outside" in page and "OUTSIDE" in page
+    assert "<code>m</code> = 1 GeV" in page
+    summary = json.loads((tmp_path / "out" / "summary.json").read_text())
+    assert summary["ok"] is False
+    assert [n["status"] for n in summary["notebooks"]] == ["ok", "failed"]
+    assert summary["notebooks"][0]["parameters"] == {"n": 3}
+
+
+def test_kernel_environment_pins_this_python(monkeypatch):
+    monkeypatch.setenv("JUPYTER_PATH", "/elsewhere")
+    with kernel_environment() as root:
+        spec = json.loads((root / "kernels" / "python3" / "kernel.json").read_text())
+        assert spec["argv"][0] == sys.executable
+        assert os.environ["JUPYTER_PATH"].split(os.pathsep) == [str(root), "/elsewhere"]
+        from jupyter_client.kernelspec import KernelSpecManager
+
+        found = KernelSpecManager().get_kernel_spec("python3")
+        assert found.argv[0] == sys.executable
+    assert os.environ["JUPYTER_PATH"] == "/elsewhere"
+    assert not root.exists()
+
+
+def test_html_copy_replaces_widget_views():
+    nb = _notebook([new_code_cell("x")])
+    nb.cells[0].outputs = [
+        nbformat.v4.new_output(
+            "display_data", data={report._WIDGET_MIME: {"model_id": "1"}, "text/plain": "VBox()"}
+        )
+    ]
+    nb.metadata["widgets"] = {"state": {}}
+    out = report._html_copy(nb)
+    assert "widgets" not in out.metadata and "widgets" in nb.metadata
+    assert "live in JupyterLab" in out.cells[0].outputs[0]["data"]["text/html"]
+
+
+def test_cli_registers_report():
+    """`sidislab report` comes from sidislab.cli loading sidislab.report (register(command))."""
+    parser = cli.build_parser()
+    args = parser.parse_args(
+        ["report", "--notebooks", "01", "-p", "n_points", "50", "-p", "x", "y"]
+    )
+    assert args.parameters == [["n_points", "50"], ["x", "y"]]
+    assert args.func is report.report
+
+
+def test_update_baselines_refuses_overrides(books, tmp_path, capsys):
+    code = _cli(
+        [
+            "report",
+            "--notebook-dir",
+            str(books["10_good"].parent),
+            "--out",
+            str(tmp_path / "out"),
+            "--update-baselines",
+            "-p",
+            "n",
+            "4",
+        ]
+    )
+    assert code == 2
+    assert "records the notebooks' default parameters" in capsys.readouterr().err
+
+
+def test_unknown_override_is_an_error(books, tmp_path, capsys):
+    code = _cli(
+        [
+            "report",
+            "--notebook-dir",
+            str(books["10_good"].parent),
+            "--out",
+            str(tmp_path / "out"),
+            "-p",
+            "n_pointz",
+            "4",
+        ]
+    )
+    assert code == 2
+    assert "n_pointz: no selected notebook has such a parameter" in capsys.readouterr().err
+
+
+# --- end to end ---------------------------------------------------------------------------
+
+
+@pytest.mark.notebook
+def test_report_end_to_end(books, tmp_path, capsys):
+    folder = books["10_good"].parent
+    out, bdir = tmp_path / "reports", tmp_path / "baselines"
+    common = ["report", "--notebook-dir", str(folder), "--out", str(out), "--baselines", str(bdir)]
+
+    # 1. make the good notebook's baseline
+    assert _cli([*common, "--notebooks", "10", "--update-baselines"]) == 0
+    base = load_baseline(bdir / "10_good.json")
+    assert base.parameters == {"n": 3, "scale": 0.5}
+    assert base.metrics["n_times_scale"].value == 1.5
+    assert base.metrics["n_times_scale"].why == "exact arithmetic"
+    capsys.readouterr()
+
+    # 2. both notebooks, two at a time: the good one checks, the bad one fails loudly
+    assert _cli([*common, "--jobs", "2"]) == 1
+    io = capsys.readouterr()
+    assert "10_good" in io.out and "1/1 within tolerance" in io.out
+    err = io.err
+    # cell 2 of the source notebook; its In [n] counts papermill's injected cell too
+    assert "20_bad: failed in cell 2 (In [4]): ValueError: boom at the third cell" in err
+    assert "   4  f()" in err  # the source excerpt, numbered
+    assert "Traceback" in err or "ValueError" in err.split("--- traceback")[1]
+    for name in ("10_good", "20_bad"):
+        assert (out / f"{name}.ipynb").is_file() and (out / f"{name}.html").is_file()
+    assert list(out.glob(".*tmp")) == []
+    executed = nbformat.read(out / "10_good.ipynb", as_version=4)
+    stdout = "".join(o.get("text", "") for c in executed.cells for o in c.get("outputs", []))
+    assert f"python {sys.executable}" in stdout  # the project's interpreter
+    assert f"cwd {folder}" in stdout  # run in the notebook's own folder, as in JupyterLab
+    widget_cell = executed.cells[-1]
+    kinds = [set(o.get("data", {})) for o in widget_cell.outputs]
+    assert any("image/png" in k for k in kinds)  # the static figure
+    assert any(report._WIDGET_MIME in k for k in kinds)  # the controls
+    html = (out / "10_good.html").read_text()
+    assert "data:image/png;base64" in html and "live in JupyterLab" in html
+    index = (out / "index.html").read_text()
+    assert "FAILED" in index and "1/1 within tolerance" in index
+    assert json.loads((out / "10_good.metrics.json").read_text())["metrics"]["n_times_scale"]
+
+    # 3. an override makes the run incomparable, not failing
+    assert _cli([*common, "--notebooks", "10", "--no-html", "-p", "n", "4"]) == 0
+    assert "parameters differ from the baseline's: n = 4 (baseline 3)" in capsys.readouterr().out
+
+    # 4. a metric that moved beyond its tolerance fails with a diff table
+    doc = json.loads((bdir / "10_good.json").read_text())
+    doc["metrics"]["n_times_scale"]["value"] = 1.6
+    (bdir / "10_good.json").write_text(json.dumps(doc))
+    assert _cli([*common, "--notebooks", "10", "--no-html"]) == 1
+    err = capsys.readouterr().err
+    assert "10_good: metrics outside the baseline tolerance" in err
+    assert "n_times_scale" in err and "OUTSIDE" in err and "exact arithmetic" in err
