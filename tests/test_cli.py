@@ -20,3 +20,45 @@ def test_bad_subcommand_exits_with_usage(capsys):
     with pytest.raises(SystemExit) as err:
         main(["no-such-command"])
     assert err.value.code == 2
+
+
+def test_lumi_build_info_clear_and_fit(tmp_path, monkeypatch, capsys):
+    """The cache commands and a short fit on the analytic luminosity (fast)."""
+    monkeypatch.delenv("SIDISLAB_CACHE_DIR", raising=False)
+    cfg = tmp_path / "cfg.yaml"
+    cfg.write_text(f"luminosity: {{provider: analytic, cache_dir: {tmp_path / 'cache'}}}\n")
+    assert main(["lumi", "build", "--config", str(cfg)]) == 0
+    assert "192 points × 10 flavours × 256 b-nodes" in capsys.readouterr().out
+    assert main(["lumi", "info", "--config", str(cfg)]) == 0
+    out = capsys.readouterr().out
+    assert "analytic" in out and "192" in out and "True" in out
+    result = tmp_path / "fit.json"
+    code = main(
+        [
+            "fit",
+            "--config",
+            str(cfg),
+            "--free",
+            "pdf.N1",
+            "ff.N3",
+            "--epochs",
+            "5",
+            "--no-progress",
+            "--out",
+            str(result),
+        ]
+    )
+    out = capsys.readouterr().out
+    assert code == 0, out
+    assert "Epoch 1/5  chi2 = " in out and "Param L2 diff (from true)" in out
+    assert "converged" in out and result.exists()
+    assert main(["lumi", "clear", "--config", str(cfg)]) == 0
+    assert "removed 1 cache file(s)" in capsys.readouterr().out
+
+
+def test_errors_are_reported_not_raised(tmp_path, capsys):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("PerturbativeOrder: 9\n")
+    assert main(["lumi", "build", "--config", str(bad)]) == 2
+    err = capsys.readouterr().err
+    assert "sidislab lumi: error:" in err and "'PerturbativeOrder': 9 is not allowed" in err
