@@ -3,9 +3,9 @@ r"""The differentiable SIDIS cross section for a batch of kinematic points.
     σ(x, z, Q, qT) = ConvFact · 4π · qT/(2 Q z) · ∫₀^∞ db b J0(qT b) Σ_q fNP_q(x, b; ζ) DNP_q(z, b; ζ) L_q(b)
 
 with ζ = Q², ConvFact = 0.3893793721·10⁹ pb GeV² (physics.md §1; the NangaParbat-style
-normalisation of the old reference code, whose ``sigma`` values this reproduces). With L in
-GeV⁻³ and the transform in GeV² · GeV⁻³, σ comes out in pb GeV⁻² (differential in qT and
-the remaining kinematic variables of that convention).
+normalisation of the old reference code, whose ``sigma`` values this reproduces). Units follow
+from the factors: L_q is in GeV⁻³ (α_em²/Q³), ∫ db b … adds GeV⁻², ConvFact pb GeV², so σ
+is in pb GeV⁻³ — the reference's convention, not a fully differential cross section.
 
 The luminosity L_q (per flavour, [N, F, Nb]) comes from a table that interpolates it to
 any b-nodes (:class:`sidislab.lumi.cache.LuminosityTable`); it is evaluated once at the
