@@ -50,6 +50,7 @@ def _points(n: int, seed: int = 0):
 def _case(n: int, mode: str, flavour: str, device: str, queue) -> None:
     torch.set_num_threads(max(1, torch.get_num_threads()))
     from sidislab.bgrid import BGrid
+    from sidislab.fit import Targets, loss_and_backward
     from sidislab.fnp import load_fnp
     from sidislab.lumi import LUMI_FLAVOURS, AnalyticProvider
     from sidislab.lumi.cache import build_chunk
@@ -73,12 +74,12 @@ def _case(n: int, mode: str, flavour: str, device: str, queue) -> None:
     xs = CrossSection(kin, Table(), fnp, integrator="trapezoid", grid=grid, device=device)
     with torch.no_grad():
         target = xs() * 1.05
+    targets = Targets(target, 0.05 * target.abs())
     if mode == "batched":
 
-        def epoch() -> None:
+        def epoch() -> None:  # what the fit's closure does: chunks of 1024 points
             fnp.zero_grad()
-            loss = (((xs() - target) / (0.05 * target)) ** 2).sum()
-            loss.backward()
+            loss_and_backward(xs, targets, "chi2", chunk_size=1024)
     else:
         kern = xs.transform.kernel  # w_j b_j J0(qT b_j), [N, Nb]
         flav = None if fnp.flavour_blind else LUMI_FLAVOURS
@@ -90,7 +91,7 @@ def _case(n: int, mode: str, flavour: str, device: str, queue) -> None:
             for i in range(n):  # the old structure: one point at a time
                 f = fnp(kin.x[i : i + 1], kin.z[i : i + 1], b.to(device), kin.Q2[i : i + 1], flav)
                 s = xs.prefactor[i] * (kern[i] * (f[0] * Lp[i]).sum(0)).sum()
-                loss = loss + ((s - target[i]) / (0.05 * target[i])) ** 2
+                loss = loss + ((s - target[i]) / (0.05 * target[i].abs())) ** 2
             loss.backward()
 
     epoch()  # warm-up

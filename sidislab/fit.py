@@ -118,6 +118,35 @@ def loss_value(sigma: Tensor, targets: Targets, loss: str = "chi2") -> Tensor:
     raise ValueError(f"unknown loss {loss!r} (allowed: {', '.join(LOSSES)})")
 
 
+def loss_and_backward(
+    xsec: CrossSection, targets: Targets, loss: str = "chi2", chunk_size: int | None = 1024
+) -> Tensor:
+    """The loss, with its gradient accumulated into the parameters' ``.grad``.
+
+    Points are processed in chunks of ``chunk_size`` (None: all at once): each chunk's
+    part of the loss is back-propagated on its own, so memory stays bounded and the epoch
+    time grows linearly with N. Returns the total loss (detached).
+    """
+    n = len(targets.values)
+    if chunk_size is None or chunk_size >= n:
+        value = loss_value(xsec(), targets, loss)
+        value.backward()
+        return value.detach()
+    total = torch.zeros((), dtype=targets.values.dtype, device=targets.values.device)
+    for start in range(0, n, chunk_size):
+        pts = slice(start, min(start + chunk_size, n))
+        r = xsec(pts) - targets.values[pts]
+        if loss == "chi2":
+            part = ((r / targets.uncertainties[pts]) ** 2).sum()
+        elif loss == "mse":
+            part = (r**2).sum() / n
+        else:
+            raise ValueError(f"unknown loss {loss!r} (allowed: {', '.join(LOSSES)})")
+        part.backward()
+        total = total + part.detach()
+    return total
+
+
 def loss_of_vector(xsec: CrossSection, targets: Targets, loss: str = "chi2") -> Callable:
     """θ ↦ loss(σ(θ)) as a pure function of the free-parameter vector (for autograd)."""
 
@@ -143,6 +172,7 @@ class FitSettings:
     ftol: float = 1e-12  # converged when |Δloss| ≤ ftol·max(1, loss) between epochs…
     gtol: float = 1e-7  # …or when max |∂loss/∂θ| ≤ gtol
     lbfgs_max_iter: int = 20
+    chunk_size: int | None = 1024  # points per forward/backward chunk (bounded memory)
     progress: bool = False
 
     def __post_init__(self) -> None:
@@ -280,9 +310,7 @@ def fit(
 
     def closure() -> Tensor:
         opt.zero_grad()
-        value = loss_value(xsec(), targets, s.loss)
-        value.backward()
-        return value
+        return loss_and_backward(xsec, targets, s.loss, s.chunk_size)
 
     fn = loss_of_vector(xsec, targets, s.loss)
     history: list[dict[str, float]] = []

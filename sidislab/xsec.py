@@ -124,11 +124,18 @@ class CrossSection(nn.Module):
         # flavour-blind: Σ_q L_q once, keep a flavour axis of 1
         return L.sum(1, keepdim=True) if self.flavour_blind else L
 
-    def integrand(self, b: Tensor, L: Tensor) -> Tensor:
-        """Σ_q fNP_q DNP_q L_q at nodes b [N, n] → [N, n]."""
+    def integrand(self, b: Tensor, L: Tensor, points: slice = slice(None)) -> Tensor:
+        """Σ_q fNP_q DNP_q L_q at nodes b [n_pts, n] of ``points`` → [n_pts, n]."""
         flavours = None if self.flavour_blind else self.flavours
-        f = self.fnp(self.kin.x, self.kin.z, b, self.zeta, flavours)
+        kin = self.kin
+        f = self.fnp(kin.x[points], kin.z[points], b, self.zeta[points], flavours)
         return (f * L).sum(1)
+
+    def _weights(self) -> Tensor:
+        """The quadrature weights per point and node, [N, n]: I = Σ weights · F(nodes)."""
+        if self.integrator == "ogata":
+            return self.transform.weights
+        return self.transform.kernel.expand(len(self.kin), -1)
 
     def _integrate(self, with_error: bool) -> Transform:
         if self.integrator == "ogata":
@@ -144,9 +151,13 @@ class CrossSection(nn.Module):
             return Transform(value, (value - half).abs().detach())
         return self.transform(self.integrand(self.nodes, self.L), with_error=with_error)
 
-    def forward(self) -> Tensor:
-        """σ for every point, shape [N]."""
-        return self.prefactor * self._integrate(with_error=False).value
+    def forward(self, points: slice | None = None) -> Tensor:
+        """σ for every point, shape [N]; or for the contiguous ``points`` only (a slice),
+        so that a loss can be accumulated chunk by chunk with bounded memory."""
+        if points is None:
+            return self.prefactor * self._integrate(with_error=False).value
+        F = self.integrand(self.nodes[points], self.L[points], points)
+        return self.prefactor[points] * (self._weights()[points] * F).sum(-1)
 
     def with_error(self) -> Transform:
         """σ and the integrator's error estimate, both [N]."""

@@ -156,3 +156,21 @@ def test_bad_inputs(setup):
     with pytest.raises(KinematicsError, match="no kinematic points"):
         select_points(kin.subset(torch.zeros(7, dtype=torch.bool)))
     assert Config().qToQcut == 0.5
+
+
+@pytest.mark.parametrize("loss", ["chi2", "mse"])
+def test_chunked_loss_and_gradient_equal_the_whole_batch(setup, loss):
+    xs = make_xsec(setup, free=("*",))
+    targets = F.pseudo_data(xs)
+    xs.fnp.set_vector(xs.fnp.get_vector() * 1.1)
+    whole = F.loss_and_backward(xs, targets, loss, chunk_size=None)
+    g_whole = xs.fnp.free_values.grad.clone()
+    xs.fnp.free_values.grad = None
+    chunked = F.loss_and_backward(xs, targets, loss, chunk_size=7)
+    torch.testing.assert_close(chunked, whole, rtol=1e-12, atol=0)
+    torch.testing.assert_close(xs.fnp.free_values.grad, g_whole, rtol=1e-10, atol=0)
+    kin, table = setup
+    grid_xs = CrossSection(kin, table, xs.fnp, integrator="simpson")
+    with torch.no_grad():
+        torch.testing.assert_close(xs(slice(3, 9)), xs()[3:9], rtol=1e-14, atol=0)
+        torch.testing.assert_close(grid_xs(slice(3, 9)), grid_xs()[3:9], rtol=1e-14, atol=0)
