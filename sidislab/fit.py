@@ -224,9 +224,9 @@ class FitResult:
     def summary(self) -> str:
         """The closing lines a user reads: parameter distance and the verdict."""
         diff, rel = self.parameter_difference()
-        what = "from true" if self.true is not None else "from start"
+        what = "fit − true" if self.true is not None else "fit − start"
         verdict = "converged" if self.converged else "not converged"
-        return f"Param L2 diff ({what}): {diff:.6g} (rel {rel:.3g})\n{verdict}: {self.reason}"
+        return f"Param L2 diff: {diff:.6g} (rel {rel:.3g}), {what}\n{verdict}: {self.reason}"
 
     def save(self, path: str | Path, config: dict[str, Any] | None = None) -> Path:
         """Write config, history, parameters and covariance as JSON, atomically."""

@@ -50,7 +50,7 @@ def test_lumi_build_info_clear_and_fit(tmp_path, monkeypatch, capsys):
     )
     out = capsys.readouterr().out
     assert code == 0, out
-    assert "Epoch 1/5  chi2 = " in out and "Param L2 diff (from true)" in out
+    assert "Epoch 1/5  chi2 = " in out and "Param L2 diff: " in out
     assert "converged" in out and result.exists()
     assert main(["lumi", "clear", "--config", str(cfg)]) == 0
     assert "removed 1 cache file(s)" in capsys.readouterr().out
@@ -62,3 +62,10 @@ def test_errors_are_reported_not_raised(tmp_path, capsys):
     assert main(["lumi", "build", "--config", str(bad)]) == 2
     err = capsys.readouterr().err
     assert "sidislab lumi: error:" in err and "'PerturbativeOrder': 9 is not allowed" in err
+
+
+def test_sets_lists_embedded_and_extra_folders(shared_lhapdf, capsys):
+    assert main(["sets", "--path", str(shared_lhapdf)]) == 0
+    out = capsys.readouterr().out
+    assert "sidislab_toy_proton_nlo" in out and "sidislab_toy_pip_nlo" in out
+    assert "JAM20-SIDIS_PDF_proton_nlo" in out and str(shared_lhapdf) in out

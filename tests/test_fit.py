@@ -61,7 +61,7 @@ def test_closure_lbfgs_recovers_true_parameters(setup, tmp_path):
     final = torch.tensor(result.final, dtype=torch.float64)
     assert ((final - true) / true).abs().max() < 1e-3
     assert lines[0].startswith("Epoch 1/40  chi2 = ")
-    assert "Param L2 diff (from true)" in result.summary()
+    assert "Param L2 diff: " in result.summary() and "fit − true" in result.summary()
     # covariance from the Hessian: positive, and δ = 5 % pseudo-data constrain these well
     assert result.uncertainties is not None
     assert all(u > 0 for u in result.uncertainties)
@@ -115,7 +115,7 @@ def test_constant_targets_mse(setup):
     targets = F.constant_targets(len(xs.kin), target, dtype=torch.float64)
     result = F.fit(xs, targets, F.FitSettings(loss="mse", epochs=5))
     assert result.history[-1]["loss"] <= result.history[0]["loss"]
-    assert "from start" in result.summary()
+    assert "fit − start" in result.summary()
 
 
 def test_ctrl_c_keeps_results(setup):
