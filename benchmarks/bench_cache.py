@@ -29,21 +29,14 @@ import numpy as np
 import torch
 from scipy import special
 
-from sidislab.kinematics import from_mapping
+from sidislab.kinematics import random_points
 from sidislab.lumi.analytic import AnalyticProvider
 from sidislab.lumi.cache import DEFAULT_CACHE_GRID, LuminosityCache, LuminosityTable
 
 
 def make_kinematics(n: int, seed: int = 0):
     """N random SIDIS points (√s = 140 GeV, 1.5 < Q² < 50 GeV², qT up to 5 GeV)."""
-    rng = np.random.default_rng(seed)
-    data = {
-        "x": rng.uniform(0.01, 0.5, n).tolist(),
-        "Q2": rng.uniform(1.5, 50.0, n).tolist(),
-        "z": rng.uniform(0.2, 0.8, n).tolist(),
-        "PhT": rng.uniform(0.05, 1.0, n).tolist(),
-    }
-    return from_mapping({"header": {"Vs": 140.0}, "data": data}, qToQcut=1e3, source="bench")
+    return random_points(n, seed=seed, qToQcut=1e3, source="bench")
 
 
 def ogata_nodes(qT: np.ndarray, k: int, h: float = 0.05) -> np.ndarray:

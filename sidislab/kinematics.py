@@ -364,3 +364,28 @@ def concatenate(parts: Sequence[Kinematics]) -> Kinematics:
     cat = {k: torch.cat([getattr(p, k) for p in parts]) for k in (*_FIELDS, "Vs", "y")}
     labels = tuple(lab for p in parts for lab in (p.labels or (p.source,) * len(p)))
     return replace(first, **cat, labels=labels, source="+".join(p.source for p in parts))
+
+
+def random_points(
+    n: int,
+    *,
+    seed: int = 0,
+    sqrt_s: float = 140.0,
+    x: tuple[float, float] = (0.01, 0.5),
+    Q2: tuple[float, float] = (1.5, 50.0),
+    z: tuple[float, float] = (0.2, 0.8),
+    PhT: tuple[float, float] = (0.05, 1.0),
+    qToQcut: float = 100.0,
+    source: str = "random",
+) -> Kinematics:
+    """n points drawn uniformly in the given ranges at one √s (reproducible with ``seed``).
+
+    Synthetic kinematics for benchmarks, tests and sweeps; validated like a file (the
+    default ranges give 0 < y ≤ 1 at √s = 140 GeV).
+    """
+    rng = np.random.default_rng(seed)
+    data = {
+        name: rng.uniform(lo, hi, n).tolist()
+        for name, (lo, hi) in (("x", x), ("Q2", Q2), ("z", z), ("PhT", PhT))
+    }
+    return from_mapping({"header": {"Vs": sqrt_s}, "data": data}, qToQcut=qToQcut, source=source)

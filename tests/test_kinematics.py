@@ -139,3 +139,12 @@ def test_batching_subset_chunks_and_fingerprint():
     assert kin.to(dtype=torch.float32).x.dtype is torch.float32
     round_trip = from_mapping(yaml.safe_load(yaml.safe_dump(kin.as_dict())))
     assert round_trip.fingerprint() == kin.fingerprint()
+
+
+def test_random_points_are_reproducible_and_in_range():
+    from sidislab.kinematics import random_points
+
+    a, b = random_points(50, seed=2), random_points(50, seed=2)
+    assert a.fingerprint() == b.fingerprint() != random_points(50, seed=3).fingerprint()
+    assert len(a) == 50 and bool(((a.x >= 0.01) & (a.x <= 0.5)).all())
+    assert bool(((a.y > 0) & (a.y <= 1)).all())

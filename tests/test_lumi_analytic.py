@@ -15,20 +15,13 @@ import numpy as np
 import pytest
 from scipy import integrate, special
 
-from sidislab.kinematics import from_mapping
+from sidislab.kinematics import from_mapping, random_points
 from sidislab.lumi.analytic import AnalyticProvider, GaussianTerm, hankel_gaussian_moment
 from sidislab.lumi.base import LUMI_FLAVOURS
 
 
 def make_kin(n: int = 6, seed: int = 1):
-    rng = np.random.default_rng(seed)
-    data = {
-        "x": rng.uniform(0.01, 0.5, n).tolist(),
-        "Q2": rng.uniform(1.5, 50.0, n).tolist(),
-        "z": rng.uniform(0.2, 0.8, n).tolist(),
-        "PhT": rng.uniform(0.05, 1.0, n).tolist(),
-    }
-    return from_mapping({"header": {"Vs": 140.0}, "data": data}, qToQcut=100.0)
+    return random_points(n, seed=seed)
 
 
 def quad_hankel(f, qT: float, b_max: float, scale: float = 1.0) -> float:

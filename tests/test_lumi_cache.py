@@ -29,7 +29,7 @@ from scipy.interpolate import CubicSpline
 
 from sidislab.bgrid import BGrid
 from sidislab.constants import B0
-from sidislab.kinematics import from_mapping
+from sidislab.kinematics import random_points
 from sidislab.lumi import cache as cache_mod
 from sidislab.lumi.analytic import AnalyticProvider
 from sidislab.lumi.base import LUMI_FLAVOURS
@@ -48,14 +48,7 @@ SMALL_GRID = BGrid(1e-4, 50.0, 64, "log")
 
 
 def make_kin(n: int = 37, seed: int = 3, vs: float = 140.0):
-    rng = np.random.default_rng(seed)
-    data = {
-        "x": rng.uniform(0.01, 0.5, n).tolist(),
-        "Q2": rng.uniform(1.5, 50.0, n).tolist(),
-        "z": rng.uniform(0.2, 0.8, n).tolist(),
-        "PhT": rng.uniform(0.05, 1.0, n).tolist(),
-    }
-    return from_mapping({"header": {"Vs": vs}, "data": data}, qToQcut=100.0)
+    return random_points(n, seed=seed, sqrt_s=vs)
 
 
 class CountingProvider(AnalyticProvider):
