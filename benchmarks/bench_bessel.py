@@ -1,4 +1,4 @@
-"""Throughput of sidislab.bessel.j0 per method: forward and forward + backward.
+"""Throughput of sidislab.numerics.bessel.j0 per method: forward and forward + backward.
 
 The workload of one cross-section evaluation: 10⁴ kinematic points × 256 b-nodes, a
 [10⁴, 256] float64 tensor (``DEVELOPERS.md``: tensors batch over points N and b-nodes Nb).
@@ -20,7 +20,7 @@ import numpy as np
 import scipy.special
 import torch
 
-from sidislab import bessel
+from sidislab.numerics import bessel
 
 
 def _sync(device: torch.device) -> None:

@@ -49,12 +49,12 @@ def _points(n: int, seed: int = 0):
 
 def _case(n: int, mode: str, flavour: str, device: str, queue) -> None:
     torch.set_num_threads(max(1, torch.get_num_threads()))
-    from sidislab.bgrid import BGrid
     from sidislab.fit import Targets, loss_and_backward
     from sidislab.fnp import load_fnp
     from sidislab.lumi import LUMI_FLAVOURS, AnalyticProvider
     from sidislab.lumi.cache import build_chunk
-    from sidislab.xsec import CrossSection
+    from sidislab.numerics.bgrid import BGrid
+    from sidislab.observables.xsec import CrossSection
 
     kin = _points(n).to(device=device)
     grid = BGrid(1e-3, 72.0, NB, "loglinear", 3.0)

@@ -13,8 +13,8 @@ import time
 
 import torch
 
-from sidislab.bgrid import BGrid
-from sidislab.integrate import GridHankel, OgataHankel
+from sidislab.numerics.bgrid import BGrid
+from sidislab.numerics.integrate import GridHankel, OgataHankel
 
 N, NB = 10_000, 256
 

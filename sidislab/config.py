@@ -122,7 +122,7 @@ class SetChoice:
 class BGridConfig:
     """b-grid for the trapezoid/Simpson integrators and the luminosity cache (GeV⁻¹).
 
-    ``name`` selects a named grid of :mod:`sidislab.bgrid` (``default``, ``old-default``);
+    ``name`` selects a named grid of :mod:`sidislab.numerics.bgrid` (``default``, ``old-default``);
     explicit ``b_min``, ``b_max``, ``Nb`` and ``spacing`` override it.
     """
 
@@ -243,7 +243,7 @@ def _bgrid(w: _Where, value: Any) -> BGridConfig:
         raise w.fail(f"bgrid.{missing[0]}", "missing (give b_min, b_max and Nb together)")
     name = m.get("name", None if explicit else "default")
     if name is not None:
-        from sidislab.bgrid import NAMED_GRIDS
+        from sidislab.numerics.bgrid import NAMED_GRIDS
 
         w.choice(name, "bgrid.name", tuple(NAMED_GRIDS))
     spacing = w.choice(m.get("spacing", "log"), "bgrid.spacing", SPACINGS)

@@ -1,5 +1,5 @@
 """From a configuration to a differentiable cross section: config → kinematics →
-luminosity (provider + cache) → fNP → :class:`~sidislab.xsec.CrossSection`.
+luminosity (provider + cache) → fNP → :class:`~sidislab.observables.xsec.CrossSection`.
 
 One function per step, each usable alone; :func:`build_cross_section` chains them.
 """
@@ -11,13 +11,13 @@ import os
 from collections.abc import Sequence
 from pathlib import Path
 
-from sidislab import bgrid
 from sidislab.config import Config
 from sidislab.errors import KinematicsError
 from sidislab.kinematics import Kinematics
 from sidislab.lumi.base import LuminosityProvider
 from sidislab.lumi.cache import LuminosityCache, LuminosityTable
-from sidislab.xsec import CrossSection
+from sidislab.numerics import bgrid
+from sidislab.observables.xsec import CrossSection
 
 log = logging.getLogger(__name__)
 

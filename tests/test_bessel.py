@@ -1,4 +1,4 @@
-"""Tests of sidislab.bessel (J0, J1 with autograd) and sidislab.accuracy (error scans).
+"""Tests of sidislab.numerics.bessel (J0, J1 with autograd) and sidislab.workbench.accuracy (error scans).
 
 References: scipy.special.j0/j1 (Cephes, double precision) and mpmath (30 digits), as
 ``physics.md`` §7 prescribes; derivative identities DLMF 10.6.2–10.6.3.
@@ -14,8 +14,9 @@ import scipy.special
 import torch
 from torch.autograd import gradcheck, gradgradcheck
 
-from sidislab import accuracy, bessel
-from sidislab.bessel import j0, j1
+from sidislab.numerics.bessel import j0, j1
+from sidislab.numerics import bessel
+from sidislab.workbench import accuracy
 
 F64 = torch.float64
 F32 = torch.float32
@@ -317,7 +318,7 @@ def test_series_n_terms_is_used():
 
 
 # --------------------------------------------------------------------------------------
-# sidislab.accuracy
+# sidislab.workbench.accuracy
 # --------------------------------------------------------------------------------------
 def test_error_table_reports_series_failure_honestly():
     rows = accuracy.bessel_error_table(

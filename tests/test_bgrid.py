@@ -7,7 +7,7 @@ import math
 import pytest
 import torch
 
-from sidislab.bgrid import NAMED_GRIDS, BGrid, named_grid
+from sidislab.numerics.bgrid import NAMED_GRIDS, BGrid, named_grid
 
 
 @pytest.mark.parametrize("spacing", ["log", "linear", "loglinear"])

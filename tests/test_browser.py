@@ -5,7 +5,7 @@ for the interactive explorer, move a slider with the keyboard and press *Run ste
 Each action must change what is on the screen:
 
 * the explorer's status marker (``.sidislab-fit-explorer-state``, written by the kernel,
-  :mod:`sidislab.fit_explorer`) counts redraws and carries a hash of σ — it must change;
+  :mod:`sidislab.workbench.fit_explorer`) counts redraws and carries a hash of σ — it must change;
 * the σ(qT) image shown in the notebook (a PNG replaced in place through its display id)
   must change: its ``src`` and its pixels;
 * *Run steps* must add optimiser steps and replace the χ² image.

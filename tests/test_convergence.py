@@ -7,8 +7,8 @@ import math
 import pytest
 import torch
 
-from sidislab.bgrid import BGrid, named_grid
-from sidislab.convergence import error_table, exponential_pair, gaussian_pair, grid_scan
+from sidislab.numerics.bgrid import BGrid, named_grid
+from sidislab.workbench.convergence import error_table, exponential_pair, gaussian_pair, grid_scan
 
 
 def test_pairs_sigma0():

@@ -19,8 +19,8 @@ from sidislab.errors import KinematicsError
 from sidislab.fnp import load_fnp
 from sidislab.kinematics import load_kinematics
 from sidislab.lumi import AnalyticProvider, LuminosityCache
+from sidislab.observables.xsec import CrossSection
 from sidislab.pipeline import select_points
-from sidislab.xsec import CrossSection
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 FREE = ("g2", "pdf.N1", "pdf.alpha1", "pdf.sigma1", "ff.N3", "ff.beta1")

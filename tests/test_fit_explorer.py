@@ -1,4 +1,4 @@
-"""sidislab.fit_explorer: bins, closure helpers and the explorer's controls, no browser.
+"""sidislab.workbench.fit_explorer: bins, closure helpers and the explorer's controls, no browser.
 
 Invariants: bins group exactly the points of one (experiment, x, Q², z) and order them by
 qT; a selection takes whole bins, spread over experiments and z, never more points than
@@ -22,11 +22,11 @@ import pytest
 import torch
 
 from sidislab import fit as F
-from sidislab import fit_explorer as FE
 from sidislab.fnp import load_fnp
 from sidislab.kinematics import load_kinematics
 from sidislab.lumi import AnalyticProvider, LuminosityCache
-from sidislab.xsec import CrossSection
+from sidislab.observables.xsec import CrossSection
+from sidislab.workbench import fit_explorer as FE
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 MIX = DATA / "kinematics" / "sidis_mix.yaml"
@@ -359,7 +359,7 @@ def test_failures_are_shown_and_logged(problem, fake_display, monkeypatch, caplo
         raise RuntimeError("optimiser exploded")
 
     monkeypatch.setattr(ex, "run_steps", boom)
-    with caplog.at_level(logging.ERROR, logger="sidislab.fit_explorer"):
+    with caplog.at_level(logging.ERROR, logger="sidislab.workbench.fit_explorer"):
         ex.run_button.click()
     assert isinstance(ex.last_error, RuntimeError)
     assert "run failed: RuntimeError: optimiser exploded" in ex.status.value

@@ -16,8 +16,8 @@ import numpy as np
 import pytest
 import torch
 
-from sidislab.bgrid import named_grid
-from sidislab.integrate import GridHankel, OgataHankel
+from sidislab.numerics.bgrid import named_grid
+from sidislab.numerics.integrate import GridHankel, OgataHankel
 
 EPS = torch.finfo(torch.float64).eps
 WIDTHS = np.geomspace(0.05, 2.0, 9)

@@ -27,7 +27,6 @@ import torch
 from scipy import special
 from scipy.interpolate import CubicSpline
 
-from sidislab.bgrid import BGrid
 from sidislab.constants import B0
 from sidislab.kinematics import random_points
 from sidislab.lumi import cache as cache_mod
@@ -43,6 +42,7 @@ from sidislab.lumi.cache import (
     cache_key_document,
 )
 from sidislab.lumi.interpolate import LogBSpline
+from sidislab.numerics.bgrid import BGrid
 
 SMALL_GRID = BGrid(1e-4, 50.0, 64, "log")
 

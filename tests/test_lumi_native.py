@@ -287,7 +287,7 @@ def test_reference_luminosity(apfel_reference: dict, jam, grid: str) -> None:
 def test_reference_cross_section(apfel_reference: dict, jam) -> None:
     """σ quad_reference within 1 % with the native L integrated by Ogata and MAP22 fNP."""
     fnp_mod = pytest.importorskip("sidislab.fnp")
-    from sidislab.integrate import OgataHankel
+    from sidislab.numerics.integrate import OgataHankel
 
     kin = _reference_kinematics(apfel_reference)
     prov = NativeProvider(*jam, apfel_reference["order"])

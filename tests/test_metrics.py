@@ -1,4 +1,4 @@
-"""sidislab.metrics: recording a notebook's figures and checking them against baselines.
+"""sidislab.workbench.metrics: recording a notebook's figures and checking them against baselines.
 
 Invariants: files are strict JSON (non-finite values as strings) and round-trip exactly;
 a metric without a tolerance or a reason is refused; the comparison uses the baseline's
@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 import torch
 
-from sidislab.metrics import (
+from sidislab.workbench.metrics import (
     Baseline,
     Metric,
     MetricsRecorder,

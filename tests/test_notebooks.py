@@ -5,7 +5,7 @@ cell tagged ``parameters`` with a ``metrics_path`` that defaults to empty, and h
 baseline ``data/baselines/<name>.json`` whose parameters are the notebook's defaults.
 
 Regression (marked ``notebook``): each notebook is executed headless by papermill, in a
-kernel running this interpreter (``sidislab.report.kernel_environment``), with its
+kernel running this interpreter (``sidislab.workbench.report.kernel_environment``), with its
 defaults — the small regression parameters the baseline records — and its luminosity
 cache in a temporary folder. It must run without error (else the failing cell is shown),
 render to HTML with its figures, and record metrics that agree with the baseline within
@@ -23,8 +23,8 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from sidislab.metrics import compare, format_checks, load_baseline
-from sidislab.report import (
+from sidislab.workbench.metrics import compare, format_checks, load_baseline
+from sidislab.workbench.report import (
     METRICS_PARAMETER,
     kernel_environment,
     notebook_parameters,

@@ -1,4 +1,4 @@
-"""sidislab.plotting: the notebooks' figure helpers.
+"""sidislab.workbench.plotting: the notebooks' figure helpers.
 
 Invariants: errors are drawn on a log axis with zeros at the floor and non-finite values
 marked (never dropped); the integrand helper is b J0(qT b) F(b); the slider figures
@@ -13,9 +13,9 @@ import pytest
 import scipy.special
 import torch
 
-from sidislab import plotting
-from sidislab.bgrid import named_grid
-from sidislab.convergence import gaussian_pair
+from sidislab.numerics.bgrid import named_grid
+from sidislab.workbench import plotting
+from sidislab.workbench.convergence import gaussian_pair
 
 
 def test_error_curves_mark_zeros_and_overflow():

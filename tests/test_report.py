@@ -1,4 +1,4 @@
-"""sidislab.report and ``sidislab report``: headless runs, HTML, index, baselines.
+"""sidislab.workbench.report and ``sidislab report``: headless runs, HTML, index, baselines.
 
 Fast tests check the pieces on hand-made runs (parameter parsing, notebook selection,
 failure formatting, the index, baseline updates, the pinned kernel). Tests marked
@@ -19,9 +19,11 @@ import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
-from sidislab import cli, report
-from sidislab.metrics import Metric, load_baseline, write_baseline
-from sidislab.report import (
+from sidislab import cli
+from sidislab.cli import report as cli_report
+from sidislab.workbench import report
+from sidislab.workbench.metrics import Metric, load_baseline, write_baseline
+from sidislab.workbench.report import (
     CellFailure,
     NotebookRun,
     check_baseline,
@@ -37,8 +39,6 @@ from sidislab.report import (
 
 
 def _cli(argv: list[str]) -> int:
-    if "report" not in cli._COMMANDS:  # see test_cli_registers_report
-        report.register(cli.command)
     return cli.main(argv)
 
 
@@ -66,7 +66,7 @@ GOOD = [
     _params('n = 3\nscale = 0.5\ncache_dir = "somewhere"\nmetrics_path = ""'),
     new_code_cell(
         "import sys, os\n"
-        "from sidislab.metrics import MetricsRecorder\n"
+        "from sidislab.workbench.metrics import MetricsRecorder\n"
         "rec = MetricsRecorder(metrics_path, notebook='good')\n"
         "rec.record('n_times_scale', n * scale, rel_tol=1e-12, why='exact arithmetic', key=True)\n"
         "print('python', sys.executable)\n"
@@ -74,7 +74,7 @@ GOOD = [
     ),
     new_code_cell(
         "import matplotlib.pyplot as plt\n"
-        "from sidislab import widgets\n"
+        "from sidislab.workbench import widgets\n"
         "def draw(a):\n"
         "    fig, ax = plt.subplots()\n"
         "    ax.plot([0, 1], [0, a])\n"
@@ -296,13 +296,13 @@ def test_html_copy_replaces_widget_views():
 
 
 def test_cli_registers_report():
-    """`sidislab report` comes from sidislab.cli loading sidislab.report (register(command))."""
+    """`sidislab report` comes from sidislab.cli loading sidislab.workbench.report (register(command))."""
     parser = cli.build_parser()
     args = parser.parse_args(
         ["report", "--notebooks", "01", "-p", "n_points", "50", "-p", "x", "y"]
     )
     assert args.parameters == [["n_points", "50"], ["x", "y"]]
-    assert args.func is report.report
+    assert args.func is cli_report.report
 
 
 def test_update_baselines_refuses_overrides(books, tmp_path, capsys):

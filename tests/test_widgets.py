@@ -1,4 +1,4 @@
-"""sidislab.widgets: debounced controls and live figures that also work headless.
+"""sidislab.workbench.widgets: debounced controls and live figures that also work headless.
 
 Invariants: every slider reports on release (``continuous_update=False``); a LiveFigure
 draws once when shown, once per changed value, never for an unchanged one, only on the
@@ -13,7 +13,7 @@ import logging
 import matplotlib.pyplot as plt
 import pytest
 
-from sidislab import widgets
+from sidislab.workbench import widgets
 
 
 def test_sliders_report_on_release():
@@ -91,7 +91,7 @@ def test_failing_redraw_keeps_the_figure_and_says_why(caplog):
     live = widgets.LiveFigure(draw, {"a": widgets.float_slider("a", 0.5, 0.0, 1.0)})
     live.show()
     good = live.figure
-    with caplog.at_level(logging.ERROR, logger="sidislab.widgets"):
+    with caplog.at_level(logging.ERROR, logger="sidislab.workbench.widgets"):
         live.set(a=1.0)
     assert live.figure is good
     assert isinstance(live.last_error, RuntimeError)

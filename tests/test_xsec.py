@@ -16,7 +16,7 @@ from sidislab.fnp import load_fnp
 from sidislab.fnp.config import load_config
 from sidislab.kinematics import from_mapping, load_kinematics
 from sidislab.lumi import AnalyticProvider, LuminosityCache
-from sidislab.xsec import CrossSection
+from sidislab.observables.xsec import CrossSection
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 
@@ -143,6 +143,6 @@ def test_prefactor_units():
     one = from_mapping(
         {"header": {"Vs": 10.0}, "data": {"x": [0.1], "Q2": [4.0], "z": [0.5], "PhT": [0.5]}}
     )
-    from sidislab.xsec import prefactor
+    from sidislab.observables.xsec import prefactor
 
     assert prefactor(one).item() == pytest.approx(CONV_FACT * 4 * math.pi * 1.0 / (2 * 2.0 * 0.5))

@@ -7,7 +7,7 @@ A set ``NAME`` is a folder ``NAME/`` holding ``NAME.info``. Search order, first 
    order, as LHAPDF itself reads it;
 3. the search paths of the ``lhapdf`` Python module (``lhapdf.paths()``), when it imports;
 4. the project's own sets, ``data/lhapdf/`` beside the package
-   (``Path(sidislab.__file__).parents[1] / "data" / "lhapdf"``).
+   (the checkout's ``data/lhapdf``).
 
 Folders that do not exist are skipped; the same folder is searched once.
 """
@@ -21,14 +21,13 @@ import os
 from collections.abc import Iterable
 from pathlib import Path
 
-import sidislab
 from sidislab.errors import SetNotFoundError
 
 logger = logging.getLogger(__name__)
 
 __all__ = ["PROJECT_DATA", "find_set", "list_sets", "search_paths"]
 
-PROJECT_DATA: Path = Path(sidislab.__file__).resolve().parents[1] / "data" / "lhapdf"
+PROJECT_DATA: Path = Path(__file__).resolve().parents[2] / "data" / "lhapdf"
 """The project's embedded sets (``make data``)."""
 
 

@@ -86,13 +86,14 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from sidislab import __version__
-from sidislab.bgrid import BGrid
+from sidislab._version import __version__
+from sidislab.compute import map_tasks
 from sidislab.errors import SidislabError
 from sidislab.io import atomic_path
 from sidislab.kinematics import Kinematics
 from sidislab.lumi.base import LuminosityProvider
 from sidislab.lumi.interpolate import LogBSpline
+from sidislab.numerics.bgrid import BGrid
 
 try:  # POSIX advisory locks; absent on Windows
     import fcntl
@@ -627,12 +628,13 @@ class LuminosityCache:
         t0 = time.perf_counter()
         L = np.empty((n, nf, nb), dtype=np.float64)
         chunks = list(kin.chunks(chunk_size))
-        if executor is None:
-            results: Iterator[np.ndarray] = (build_chunk(provider, c, nodes) for c in chunks)
-        else:
-            results = executor.map(
-                build_chunk, [provider] * len(chunks), chunks, [nodes] * len(chunks)
-            )
+        results: Iterator[np.ndarray] = map_tasks(
+            build_chunk,
+            [provider] * len(chunks),
+            chunks,
+            [nodes] * len(chunks),
+            executor=executor,
+        )
         start = 0
         with tqdm(
             total=n, unit="pt", desc=f"lumi {provider.name}", disable=not progress, leave=False

@@ -22,11 +22,11 @@ from typing import Protocol
 import torch
 from torch import Tensor, nn
 
-from sidislab.bgrid import BGrid, named_grid
 from sidislab.constants import B0, CONV_FACT
 from sidislab.errors import KinematicsError
-from sidislab.integrate import GridHankel, OgataHankel, Transform
 from sidislab.kinematics import Kinematics
+from sidislab.numerics.bgrid import BGrid, named_grid
+from sidislab.numerics.integrate import GridHankel, OgataHankel, Transform
 
 INTEGRATORS = ("ogata", "trapezoid", "simpson")
 

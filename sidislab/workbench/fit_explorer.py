@@ -1,6 +1,6 @@
 r"""The interactive closure fit behind notebook 03: sliders, optimiser steps, live χ².
 
-A :class:`FitExplorer` holds a cross section (:class:`sidislab.xsec.CrossSection`, a copy
+A :class:`FitExplorer` holds a cross section (:class:`sidislab.observables.xsec.CrossSection`, a copy
 of the notebook's), its targets (:class:`sidislab.fit.Targets`) and the controls:
 
 * one slider per free fNP parameter (g2 included when free): moving one sets the
@@ -16,7 +16,7 @@ of the notebook's), its targets (:class:`sidislab.fit.Targets`) and the controls
   marker (``<span class="sidislab-fit-explorer-state" data-draws=… data-steps=…
   data-chi2=… data-sigma=…>``) so a browser test can tell that a redraw really happened.
 
-It follows the two rules of :mod:`sidislab.widgets`: **static first** (:meth:`show`
+It follows the two rules of :mod:`sidislab.workbench.widgets`: **static first** (:meth:`show`
 displays both figures as ordinary image outputs with display ids, then the controls; a
 headless run carries the figures, nothing waits for a user; later redraws replace those
 outputs in place) and **debounced** (sliders report on release; a redraw at unchanged
@@ -53,9 +53,9 @@ from matplotlib.figure import Figure
 from torch import Tensor
 
 from sidislab import fit as F
-from sidislab import widgets
 from sidislab.kinematics import Kinematics
-from sidislab.xsec import CrossSection
+from sidislab.observables.xsec import CrossSection
+from sidislab.workbench import widgets
 
 log = logging.getLogger(__name__)
 

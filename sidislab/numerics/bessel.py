@@ -20,7 +20,7 @@ flow whatever the method and derivatives of any order exist:
     the reduced argument are Taylor polynomials, so the result does not depend on the
     accuracy of a device's ``cos``/``sin`` (fast-math trigonometric functions, as GPU
     compilers may use, lose accuracy at large arguments). Float32 is computed in float32
-    (MPS has no float64). Measured on CPU (:func:`sidislab.accuracy.bessel_error_table`,
+    (MPS has no float64). Measured on CPU (:func:`sidislab.workbench.accuracy.bessel_error_table`,
     10⁵ points of [0, 1000] plus the zeros of J0 and J1 and their neighbours): max abs
     error ≤ 3.4e-16 against mpmath and ≤ 1.3e-15 against scipy (scipy's own plain
     x − π/4 costs it ≈ 1e-15 near x ≈ 250) in float64; ≤ 2.6e-7 in float32 (against J at
@@ -547,7 +547,7 @@ def default_method(
 
     ``accurate`` uses only elementwise arithmetic, ``where``, ``round``, ``remainder``
     and ``sqrt``, so it runs on CPU, CUDA and MPS alike, and float32 is computed in
-    float32 (no float64 needed, which MPS lacks). Measured on CPU (``sidislab.accuracy``)
+    float32 (no float64 needed, which MPS lacks). Measured on CPU (``sidislab.workbench.accuracy``)
     on [0, 1000]: ≤ 3.4e-16 (float64, against mpmath) and ≤ 2.6e-7 (float32) max abs
     error, against 3.7e-7–5.4e-7 for ``native`` in both dtypes. The arguments are
     accepted so that a device where this is measured otherwise can be special-cased here.

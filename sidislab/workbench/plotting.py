@@ -7,8 +7,8 @@ that show exact zeros and non-finite values instead of hiding them
 (:func:`shade_outside`), heat maps with contour lines (:func:`heatmap`), Markdown tables
 (:func:`md_table`), and the two figures behind the notebooks' sliders
 (:func:`grid_explorer_figure`, :func:`series_terms_figure`), which evaluate what they
-draw through :mod:`sidislab.convergence`, :mod:`sidislab.bessel` and
-:mod:`sidislab.accuracy`.
+draw through :mod:`sidislab.workbench.convergence`, :mod:`sidislab.numerics.bessel` and
+:mod:`sidislab.workbench.accuracy`.
 """
 
 from __future__ import annotations
@@ -217,7 +217,7 @@ def md_table(
 
 def integrand(F: Callable[[torch.Tensor], torch.Tensor], qT: float, b: Any) -> np.ndarray:
     """b J0(qT b) F(b) on the points ``b`` (GeV⁻¹), float64 (physics.md §6)."""
-    from sidislab.bessel import j0
+    from sidislab.numerics.bessel import j0
 
     bt = torch.as_tensor(_np(b))
     with torch.no_grad():
@@ -237,11 +237,11 @@ def grid_explorer_figure(
     """Left: the integrand b J0(qT b) F(b) of an exact pair with the grid's nodes and the
     region it does not cover; right: the grid's error against the exact transform over qT.
 
-    ``pair`` is a :class:`sidislab.convergence.ExactPair`, ``grid`` a
-    :class:`sidislab.bgrid.BGrid`. The error is |I_grid − I|/max(|I|, threshold·I(0)):
+    ``pair`` is a :class:`sidislab.workbench.convergence.ExactPair`, ``grid`` a
+    :class:`sidislab.numerics.bgrid.BGrid`. The error is |I_grid − I|/max(|I|, threshold·I(0)):
     relative where the transform is not tiny, relative to the peak elsewhere.
     """
-    from sidislab.convergence import transform
+    from sidislab.workbench.convergence import transform
 
     fig, (ax1, ax2) = subplots(1, 2, width=11.0, height=3.8)
     b_lo = min(grid.b_min, 1e-3) / 3
@@ -284,10 +284,10 @@ def series_terms_figure(
     n_terms: int, x_max: float = 40.0, n: int = 2001, *, show_accurate: bool = True
 ) -> Figure:
     """|J0_series(x) − J0(x)| with ``n_terms`` terms in float32 and float64 over [0, x_max],
-    against scipy (:func:`sidislab.accuracy.bessel_error_curve`), with the accurate
+    against scipy (:func:`sidislab.workbench.accuracy.bessel_error_curve`), with the accurate
     fallback's float32 error for scale and the catastrophic-cancellation estimate
     ε·e^x/(2πx) per dtype (physics.md §7)."""
-    from sidislab.accuracy import bessel_error_curve
+    from sidislab.workbench.accuracy import bessel_error_curve
 
     fig, ax = subplots(1, 1, width=8.0, height=3.8)
     curves = {}

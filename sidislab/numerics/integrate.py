@@ -5,7 +5,7 @@ r"""Differentiable Fourier–Bessel (Hankel) transforms for batches of points.
 Two families, both differentiable in any parameter inside F, both returning the value
 and an error estimate:
 
-* :class:`GridHankel` — trapezoid or Simpson on a :class:`sidislab.bgrid.BGrid`; F is a
+* :class:`GridHankel` — trapezoid or Simpson on a :class:`sidislab.numerics.bgrid.BGrid`; F is a
   tensor ``[N, ..., Nb]`` sampled on the grid's nodes. The kernel w_j b_j J0(qT b_j) is
   computed once per qT set. Error estimate: the same rule on the halved grid.
 * :class:`OgataHankel` — Ogata's quadrature for ν = 0 (H. Ogata, Publ. RIMS 41 (2005)
@@ -26,8 +26,8 @@ import numpy as np
 import torch
 from scipy import special
 
-from sidislab.bessel import j0
-from sidislab.bgrid import BGrid
+from sidislab.numerics.bessel import j0
+from sidislab.numerics.bgrid import BGrid
 
 RULES = ("trapezoid", "simpson", "trapezoid-b")
 

@@ -38,7 +38,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sidislab import __version__
+from sidislab._version import __version__
 from sidislab.io import atomic_write
 
 log = logging.getLogger(__name__)

@@ -28,7 +28,7 @@ import numpy as np
 import scipy.special
 import torch
 
-from sidislab import bessel
+from sidislab.numerics import bessel
 
 __all__ = [
     "ErrorRow",
@@ -153,7 +153,7 @@ def bessel_error_curve(
 
     Returns ``(x, error)``, float64 arrays over :func:`scan_points` (``n`` equispaced points
     plus the zeros of J0 and J1 and their neighbours); non-finite results give ``inf``.
-    ``method=None`` uses :func:`sidislab.bessel.default_method`; ``n_terms`` goes to the
+    ``method=None`` uses :func:`sidislab.numerics.bessel.default_method`; ``n_terms`` goes to the
     ``series`` method.
     """
     _check(function, reference)
@@ -181,7 +181,7 @@ def bessel_error_table(
     (``"scipy"``, float64, or ``"mpmath"``, 30 digits — slow, for small ``n``). Series
     errors are reported as they are: inf/NaN results make the row's error ``inf`` and are
     counted in ``n_nonfinite``. ``methods=None`` means all of
-    :func:`sidislab.bessel.methods`.
+    :func:`sidislab.numerics.bessel.methods`.
     """
     for function in functions:
         _check(function, reference)

@@ -14,8 +14,8 @@ from dataclasses import dataclass
 
 import torch
 
-from sidislab.bgrid import BGrid, named_grid
-from sidislab.integrate import GridHankel, OgataHankel
+from sidislab.numerics.bgrid import BGrid, named_grid
+from sidislab.numerics.integrate import GridHankel, OgataHankel
 
 
 @dataclass(frozen=True)
