@@ -45,6 +45,7 @@ BIN_TENSORS = (
     "integrate_x",
     "integrate_Q",
     "integrate_z",
+    "PhT_factor",
 )
 """The per-point tensor fields ([N] each; float64, the ``integrate_*`` ones bool)."""
 
@@ -60,6 +61,12 @@ class MeasuredBins:
     0.5 deuteron), ``prefactor``, ``Vs`` (√s), the bin limits and centre values of x, Q,
     z and |PhT|, the ``PS_reduction`` cuts ``W_min``, ``y_min``, ``y_max`` (0, 0, 1 when a
     file has none) and the ``integrate_*`` flags.
+
+    ``PhT_factor`` (added by the data readers; default 1): the ``factor`` key of a PhT
+    bin in NangaParbat's files (``DataHandler::Kinematics::qTfact``), a factor NangaParbat
+    multiplies the prediction of that bin by. The COMPASS files (per-PhT² observable)
+    carry 1/(PhT_lo + PhT_hi) = ΔPhT/ΔPhT², which turns the PhT-bin average of a per-|PhT|
+    quantity into the bin average per PhT²; HERMES files carry none (1).
     """
 
     dataset: list[str]
@@ -87,9 +94,13 @@ class MeasuredBins:
     integrate_x: Tensor
     integrate_Q: Tensor
     integrate_z: Tensor
+    PhT_factor: Tensor | None = None
 
     def __post_init__(self) -> None:
         n = len(self.dataset)
+        if self.PhT_factor is None:  # added field: NangaParbat's per-PhT-bin ``factor``
+            like = self.PhT if isinstance(self.PhT, Tensor) else torch.zeros(n)
+            object.__setattr__(self, "PhT_factor", torch.ones_like(like))
         for name in ("observable", "hadron"):
             if len(getattr(self, name)) != n:
                 raise ValueError(
