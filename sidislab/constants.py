@@ -20,6 +20,7 @@ TR: float = 0.5
 ZETA2: float = math.pi**2 / 6.0
 ZETA3: float = 1.2020569031595942
 ZETA4: float = math.pi**4 / 90.0
+ZETA5: float = 1.0369277551433699
 EULER_GAMMA: float = 0.5772156649015329
 
 B0: float = 2.0 * math.exp(-EULER_GAMMA)

@@ -384,3 +384,40 @@ def test_vectorised_shapes_and_speed_smoke(shared_lhapdf):
     assert s.xfxQ(0.3, 2.0).shape == (len(s.flavours),)
     np.testing.assert_array_equal(out[2, 3], s.xfxQ(z[2, 0], q[0, 3]))
     assert os.environ.get("HOME")  # the pdfxtmd fixture restored it
+
+
+# --- LHAPDF's interpolator-cache guard (sidislab.collinear.pdfset.cache_primers) -------------
+
+
+def test_cache_primers_change_both_interval_indices(shared_lhapdf):
+    """Each primer lies in the query's subgrid with a different x- *and* Q-interval index,
+    so LHAPDF builds whose static cache keys on the indices only (6.2.3–6.3.0 snapshots)
+    recompute Δln x and Δln Q² for the query."""
+    from sidislab.collinear.lhagrid import read_dat
+    from sidislab.collinear.pdfset import cache_primers, needs_cache_guard
+
+    path = shared_lhapdf / "JAM20-SIDIS_PDF_proton_nlo" / "JAM20-SIDIS_PDF_proton_nlo_0000.dat"
+    blocks = [(b.xs, b.qs) for b in read_dat(path).blocks]
+    rng = np.random.default_rng(5)
+    x = np.exp(rng.uniform(np.log(blocks[0][0][0]), np.log(0.95), 400))
+    lo, hi = blocks[0][1][0], blocks[-1][1][-1]
+    q = np.exp(rng.uniform(np.log(lo), np.log(hi), 400))
+    q[:10] = [b[1][0] for b in blocks][:1] * 10  # first knots: the affected intervals
+    xp, qp = cache_primers(blocks, x, q)
+    firsts = np.array([b[1][0] for b in blocks])
+
+    def where(xv, qv):
+        k = np.clip(np.searchsorted(firsts, qv, side="right") - 1, 0, len(blocks) - 1)
+        xs, qs = blocks[k]
+        ix = min(max(np.searchsorted(xs, xv, side="right") - 1, 0), xs.size - 2)
+        iq = min(max(np.searchsorted(qs, qv, side="right") - 1, 0), qs.size - 2)
+        return k, ix, iq
+
+    for i in range(x.size):
+        k, ix, iq = where(x[i], q[i])
+        kp, ixp, iqp = where(xp[i], qp[i])
+        assert kp == k and ixp != ix
+        assert iqp != iq or blocks[k][1].size == 2
+    assert needs_cache_guard("6.2.3") and needs_cache_guard("6.3.0")
+    assert not needs_cache_guard("6.5.4") and not needs_cache_guard("6.2.1")
+    assert not needs_cache_guard("unknown")

@@ -73,8 +73,19 @@ def test_identity_and_range() -> None:
     assert np.allclose(ev.log_sudakov(mu, mu, mu**2), 0.0, atol=1e-14)
     with pytest.raises(ValueError, match="outside the tabulated range"):
         ev.log_sudakov(np.array([0.1]), np.array([2.0]), np.array([4.0]))
-    with pytest.raises(ValueError):
-        QuarkEvolution(toy_alphas, THRESHOLDS, 3)
+    with pytest.raises(ValueError, match="PerturbativeOrder: 7 is not allowed"):
+        QuarkEvolution(toy_alphas, THRESHOLDS, 7)
+    with pytest.raises(NotImplementedError, match="PerturbativeOrder: -3"):
+        QuarkEvolution(toy_alphas, THRESHOLDS, -3)
+
+
+def test_primed_orders_evolve_as_unprimed() -> None:
+    """NLL′ and NNLL′ keep the evolution of NLL and NNLL (APFEL++ QuarkEvolutionFactor)."""
+    mu0, mu = np.array([1.1, 2.0, 4.0]), np.array([3.0, 10.0, 50.0])
+    for primed, plain in ((-1, 1), (-2, 2)):
+        a = QuarkEvolution(toy_alphas, THRESHOLDS, primed, mu_range=(0.5, 100.0))
+        b = QuarkEvolution(toy_alphas, THRESHOLDS, plain, mu_range=(0.5, 100.0))
+        assert np.array_equal(a.log_sudakov(mu0, mu, mu**2), b.log_sudakov(mu0, mu, mu**2))
 
 
 def test_reference_sudakov(apfel_reference: dict, shared_lhapdf) -> None:

@@ -131,9 +131,20 @@ def test_inactive_flavours_vanish() -> None:
 
 
 def test_bad_arguments() -> None:
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="PerturbativeOrder: 7"):
         matched_tmd(
-            toy_xfx, FLAVOURS, np.array([0.1]), np.array([2.0]), np.array([0.2]), THRESHOLDS, 3
+            toy_xfx, FLAVOURS, np.array([0.1]), np.array([2.0]), np.array([0.2]), THRESHOLDS, 7
+        )
+    with pytest.raises(NotImplementedError, match=r"TMDscales\.Ci"):
+        matched_tmd(
+            toy_xfx,
+            FLAVOURS,
+            np.array([0.1]),
+            np.array([2.0]),
+            np.array([0.2]),
+            THRESHOLDS,
+            3,
+            Ci=2.0,
         )
     with pytest.raises(ValueError):
         matched_tmd(
@@ -184,3 +195,86 @@ def test_reference_matched_tmds(apfel_reference: dict, shared_lhapdf) -> None:
                     assert abs(got - ref[str(q)]) <= tol * max(
                         abs(ref[str(q)]), 0.01 * abs(ref["2"])
                     )
+
+
+# --- NNLO matching against physics.md §11.5 (toy inputs of its Appendix B) ------------------
+
+
+def _les_houches(x, Q):
+    """Les Houches toy PDFs (hep-ph/0204316; physics.md App. B), momentum densities."""
+    x = np.asarray(x, dtype=np.float64)
+    xs = np.clip(x, 1e-300, 1.0)
+    uv = 5.1072 * xs**0.8 * (1 - xs) ** 3
+    dv = 3.06432 * xs**0.8 * (1 - xs) ** 4
+    g = 1.7 * xs**-0.1 * (1 - xs) ** 5
+    db = 0.1939875 * xs**-0.1 * (1 - xs) ** 6
+    ub = (1 - xs) * db
+    s = 0.2 * (db + ub)
+    z = np.zeros_like(xs)
+    out = np.stack([z, z, s, ub, db, dv + db, uv + ub, s, z, z, g], -1)
+    out[x >= 1] = 0.0
+    return out
+
+
+def _toy_pion_ff(z, Q):
+    """The toy π⁺ FFs of physics.md App. B (favoured u, d̄; unfavoured d, ū, s, s̄; gluon)."""
+    from scipy.special import beta
+
+    z = np.asarray(z, dtype=np.float64)
+    zs = np.clip(z, 1e-300, 1.0)
+
+    def shape(a, b, m):
+        return m / beta(a + 2, b + 1) * zs ** (a + 1) * (1 - zs) ** b
+
+    fav, unf, g = shape(-0.963, 1.37, 0.401), shape(0.718, 6.266, 0.094), shape(1.943, 8.0, 0.238)
+    o = np.zeros_like(zs)
+    out = np.stack([o, o, unf, unf, fav, unf, fav, unf, o, o, g], -1)
+    out[z >= 1] = 0.0
+    return out
+
+
+# physics.md §11.5: thresholds (0, 0, 0, 1.4, 4.75); b = 0.5 → n_f = 4, b = 1 → n_f = 3
+_TH = (0.0, 0.0, 0.0, 1.4, 4.75)
+_MU = np.array([1.1229189671337703 / 0.5, 1.1229189671337703])
+_AS = np.array([0.285543019603, 0.423756722126])
+_PDF_NNLO = {  # (x, b): u, d, ū, s
+    (0.1, 0.5): (6.57822944e-1, 4.14521491e-1, 1.06835898e-1, 4.57429156e-2),
+    (0.1, 1.0): (6.12988929e-1, 3.83366049e-1, 9.58933815e-2, 3.99382538e-2),
+    (0.4, 0.5): (4.81777727e-1, 1.79553096e-1, 5.10260863e-3, 2.65074373e-3),
+    (0.4, 1.0): (4.38847314e-1, 1.62727206e-1, 4.27760270e-3, 2.08400775e-3),
+}
+_FF_NNLO = {  # (z, b): u, d, s
+    (0.2, 0.5): (5.06395217e-1, 1.71728556e-1, 1.71736469e-1),
+    (0.2, 1.0): (3.68294010e-1, 9.24151686e-2, 9.24325953e-2),
+    (0.5, 0.5): (3.24031765e-1, 6.17605184e-2, 6.17641965e-2),
+    (0.5, 1.0): (2.86926816e-1, 5.62650475e-2, 5.62731481e-2),
+}
+
+
+@pytest.mark.parametrize("order", [3, -2], ids=["N3LL", "NNLLp"])
+def test_nnlo_matching_reference_values(order: int) -> None:
+    """NNLO-matched TMDs (all channels: NS±, PS, QG, the plus and δ parts) within 5e-6 of
+    physics.md §11.5 (converged quadrature, 9 digits); 64 Gauss nodes in u are off by
+    ≤ 2.1e-6 (s at x = 0.1, b = 1), 128 by ≤ 2e-7."""
+    col = {q: QUARKS.index(q) for q in (2, 1, -2, 3)}
+    for xs, table, fn, kind, flav in (
+        ((0.1, 0.4), _PDF_NNLO, _les_houches, "pdf", (2, 1, -2, 3)),
+        ((0.2, 0.5), _FF_NNLO, _toy_pion_ff, "ff", (2, 1, 3)),
+    ):
+        t = matched_tmd(fn, FLAVOURS, np.array(xs), _MU, _AS, _TH, order, kind, n_gauss=64)
+        for (x, b), want in table.items():
+            m, i = (0 if b == 0.5 else 1), xs.index(x)
+            for q, w in zip(flav, want):
+                assert t[m, i, col[q]] == pytest.approx(w, rel=5e-6), (kind, x, b, q)
+    # NNLO: s ≠ d with equal collinear inputs (C_NS+ ≠ C_NS−), ū ≠ d at FF level
+    t = matched_tmd(_toy_pion_ff, FLAVOURS, np.array([0.2]), _MU, _AS, _TH, order, "ff")
+    assert t[0, 0, QUARKS.index(3)] != t[0, 0, QUARKS.index(1)]
+
+
+def test_nlo_matching_reference_values() -> None:
+    """NLO (NNLL, NLL′) against physics.md §11.5: u at x = 0.1, b = 0.5 and z = 0.2."""
+    for order in (2, -1):
+        t = matched_tmd(_les_houches, FLAVOURS, np.array([0.1]), _MU, _AS, _TH, order, "pdf")
+        assert t[0, 0, QUARKS.index(2)] == pytest.approx(6.90453328e-1, rel=2e-8)
+        f = matched_tmd(_toy_pion_ff, FLAVOURS, np.array([0.2]), _MU, _AS, _TH, order, "ff")
+        assert f[1, 0, QUARKS.index(2)] == pytest.approx(5.01017322e-1, rel=2e-8)

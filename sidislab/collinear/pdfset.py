@@ -37,7 +37,13 @@ import numpy as np
 from sidislab.collinear.alphas import AlphaS
 from sidislab.collinear.discovery import find_set
 from sidislab.collinear.interpolation import EXTRAPOLATIONS, LogBicubicGrid
-from sidislab.collinear.lhagrid import InfoFile, normalise_pid, read_dat, read_info
+from sidislab.collinear.lhagrid import (
+    InfoFile,
+    check_against_info,
+    normalise_pid,
+    read_dat,
+    read_info,
+)
 from sidislab.errors import ExtrapolationError, GridFileError, KinematicsError
 
 logger = logging.getLogger(__name__)
@@ -220,6 +226,7 @@ class NativeSet(CollinearSet):
         super().__init__(name, folder, member, extrapolation)
         info_flav = self._info_flavours()
         dat = read_dat(self.member_path, expected_nflav=len(info_flav) if info_flav else None)
+        check_against_info(dat, self._info_file)  # Q/x range and flavours vs the .info
         self.member_header = dat.header
         dat_pids = dat.blocks[0].pids
         if info_flav is not None and set(info_flav) != set(dat_pids):
@@ -265,6 +272,63 @@ class NativeSet(CollinearSet):
         return out
 
 
+def _call(mod: Any, name: str) -> str:
+    fn = getattr(mod, name, None)
+    return str(fn()) if callable(fn) else "unknown"
+
+
+def needs_cache_guard(version: str) -> bool:
+    """Whether an LHAPDF build may carry the static interpolator-cache bug (:func:`cache_primers`).
+
+    True for versions 6.2.3 to 6.3.0: the cache was committed after the 6.2.3 tag while the
+    sources still said 6.2.3 (builds from the repository report "6.2.3"), and is assumed
+    present up to 6.3.0 (not verified for 6.3.0); False for other or unparsable versions.
+    """
+    try:
+        parts = tuple(int(p) for p in str(version).split(".")[:3])
+    except ValueError:
+        return False
+    return (6, 2, 3) <= parts <= (6, 3, 0)
+
+
+def cache_primers(
+    blocks: Sequence[tuple[np.ndarray, np.ndarray]], x: np.ndarray, q: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per query (x, Q) a "primer" point of the same subgrid in another x- and Q-interval.
+
+    LHAPDF's ``LogBicubicInterpolator`` gained a per-thread static cache (hep-mirrors/lhapdf
+    commits 2d242e5…94805a2, 2020-05-27/28, made after the 6.2.3 tag on a branch that still
+    reports version 6.2.3; later releases replaced it by keyed ``XCaches``/``Q2Caches``):
+    it recomputes the knot spacings Δln x, Δln Q² only when the interval *index* ix or iq2
+    changes, not when the subgrid or the PDF object does. A query whose indices equal the
+    previous call's in another subgrid or set (typically the first intervals, ix = 0 or
+    iq2 = 0) is then interpolated with the wrong spacings. Calling a point whose ix *and*
+    iq2 both differ just before each query forces the recomputation on every version
+    (an extra call per point on correct versions, the same values).
+
+    ``blocks``: (x knots, Q knots in GeV) per subgrid, as in the member file. The subgrid
+    is LHAPDF's (the last whose first Q² ≤ Q², clamped to the grid), the indices the
+    largest knot ≤ value but at most n − 2. Returns (x_primer, Q_primer) arrays.
+    """
+    x = np.asarray(x, dtype=np.float64).ravel()
+    q = np.asarray(q, dtype=np.float64).ravel()
+    firsts = np.array([b[1][0] for b in blocks])
+    k = np.clip(np.searchsorted(firsts, q, side="right") - 1, 0, len(blocks) - 1)
+    xp, qp = np.empty_like(x), np.empty_like(q)
+    for kb, (xs, qs) in enumerate(blocks):
+        sel = k == kb
+        if not sel.any():
+            continue
+        ix = np.clip(np.searchsorted(xs, x[sel], side="right") - 1, 0, xs.size - 2)
+        iq = np.clip(np.searchsorted(qs, q[sel], side="right") - 1, 0, qs.size - 2)
+        jx = np.where(ix + 1 <= xs.size - 2, ix + 1, ix - 1)
+        jq = np.where(iq + 1 <= qs.size - 2, iq + 1, iq - 1)
+        jq = np.clip(jq, 0, qs.size - 2)  # a one-interval subgrid: no other interval
+        xp[sel] = np.sqrt(xs[jx] * xs[jx + 1])
+        qp[sel] = np.sqrt(qs[jq] * qs[jq + 1])
+    return xp, qp
+
+
 class LHAPDFSet(CollinearSet):
     """The same interface over the ``lhapdf`` Python module (``lhapdf.mkPDF(name, member)``).
 
@@ -275,7 +339,10 @@ class LHAPDFSet(CollinearSet):
     (x, Q) into LHAPDF's range before calling it and ``"error"`` checks the range here;
     ``"continuation"`` leaves extrapolation to LHAPDF (its ``Extrapolator`` setting, by
     default the continuation extrapolator). The set's folder is prepended to LHAPDF's
-    search paths when LHAPDF would not find it.
+    search paths when LHAPDF would not find it. On LHAPDF 6.2.3–6.3.0
+    (:func:`needs_cache_guard`) every query is preceded by a call that invalidates the
+    interpolator's static cache (:func:`cache_primers`), so the values are LHAPDF's
+    interpolant there too.
     """
 
     backend = "lhapdf"
@@ -299,6 +366,12 @@ class LHAPDFSet(CollinearSet):
             logger.info("prepending %s to LHAPDF's search paths", parent)
             lhapdf.pathsPrepend(str(parent))
         self._pdf = lhapdf.mkPDF(self.name, self.member)
+        self.lhapdf_version = str(getattr(lhapdf, "__version__", None) or _call(lhapdf, "version"))
+        self.cache_guard = needs_cache_guard(self.lhapdf_version)
+        # the grid's knots per subgrid (for the interpolator-cache guard, see _evaluate)
+        self._blocks = (
+            [(b.xs, b.qs) for b in read_dat(self.member_path).blocks] if self.cache_guard else []
+        )
         self.flavours = tuple(normalise_pid(p) for p in self._pdf.flavors())
         self.xmin, self.xmax = float(self._pdf.xMin), float(self._pdf.xMax)
         self.qmin, self.qmax = math.sqrt(self._pdf.q2Min), math.sqrt(self._pdf.q2Max)
@@ -310,8 +383,12 @@ class LHAPDFSet(CollinearSet):
         pids = self.flavours if cols is None else tuple(self.flavours[c] for c in cols)
         xfxq = self._pdf.xfxQ
         out = np.empty((x.size, len(pids)))
+        if self.cache_guard:
+            xp, qp = cache_primers(self._blocks, x, q)
         for i in range(x.size):
             xi, qi = float(x[i]), float(q[i])
+            if self.cache_guard:  # invalidate the buggy interpolator cache (cache_primers)
+                xfxq(pids[0], float(xp[i]), float(qp[i]))
             for j, pid in enumerate(pids):
                 out[i, j] = xfxq(pid, xi, qi)
         return out

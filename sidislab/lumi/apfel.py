@@ -8,8 +8,9 @@ Computes the per-flavour luminosity of physics.md §1,
 (``../shared/reference/README.md``; NangaParbat / quantom-collab/tmd ``map/`` style):
 
 - collinear PDFs and FFs are read from the LHAPDF grids (``lhapdf.mkPDF``) at every scale,
-  no re-evolution; the scale is clamped to the set's [QMin, QMax] (frozen outside); x ≥ 1
-  gives 0;
+  no re-evolution; outside [QMin, QMax] LHAPDF's extrapolator continues them
+  (``extrapolation="continuation"``, the default) or they are frozen (``"freeze"``, the v1
+  reference); x ≥ 1 gives 0;
 - they are put on APFEL++ x-space grids (``xgridpdf``/``xgridff``, default as the old
   reference ``config.yaml``), rotated to the QCD evolution basis and matched at
   μ_b* = Ci·b0/b*, ζ = μ_b*² with ``apfelpy.tmd.MatchTmdPDFs`` / ``MatchTmdFFs``;
@@ -19,9 +20,12 @@ Computes the per-flavour luminosity of physics.md §1,
   which is smooth (physics.md §3, "A kinked (linear) tabulation breaks Ogata's accuracy");
 - S: ``apfelpy.tmd.QuarkEvolutionFactor``, H: ``apfelpy.tmd.HardFactor("SIDIS", …)``,
   α_em: ``apfelpy.AlphaQED`` (one loop, lepton thresholds 0, 0, 1.777 GeV, quark
-  thresholds of the PDF set) tabulated with ``apfelpy.TabulateObject``;
-- α_s: linear interpolation in ln Q of the PDF set's ``AlphaS_Qs``/``AlphaS_Vals``,
-  frozen outside the table, tabulated with ``apfelpy.TabulateObject`` from 0.9 GeV;
+  thresholds of the PDF set; ``alphaem_thresholds="swapped"`` exchanges them as the
+  reference did) tabulated with ``apfelpy.TabulateObject``;
+- α_s: LHAPDF's ``alphasQ`` (``alphas="ipol"``, the default) or linear interpolation in
+  ln Q of the PDF set's ``AlphaS_Qs``/``AlphaS_Vals`` frozen outside (``"linear-lnq"``, the
+  v1 reference), tabulated with ``apfelpy.TabulateObject`` from 0.9 GeV;
+- every PerturbativeOrder APFEL++ has (−2 … 3, N³LL included) is passed through;
 - b* "bstarmin" (physics.md §2, :func:`sidislab.tmd.bstar.bstar_min`), thresholds and
   nf(μ) from the PDF set.
 
@@ -231,8 +235,17 @@ class _CollinearSet:
     at Q = clip(mu, QMin, QMax) (frozen outside the set), 0 for x ≥ 1.
     """
 
-    def __init__(self, ap: Any, pdf: Any, grid: Any, thresholds: list[float], rot: np.ndarray):
+    def __init__(
+        self,
+        ap: Any,
+        pdf: Any,
+        grid: Any,
+        thresholds: list[float],
+        rot: np.ndarray,
+        extrapolation: str = "freeze",
+    ):
         self._ap, self._pdf, self._grid = ap, pdf, grid  # the grid must outlive every Distribution
+        self.extrapolation = extrapolation
         self._thresholds = thresholds
         self._rot = rot
         self.qmin = math.sqrt(float(pdf.q2Min))
@@ -247,8 +260,19 @@ class _CollinearSet:
         self._flavours = [int(p) for p in pdf.flavors()]
 
     def physical(self, mu: float) -> np.ndarray:
-        """x·f at the unique grid x-values, [13 (pid −6..6, 0 = gluon), n_x]."""
-        q = min(max(float(mu), self.qmin), self.qmax)
+        """x·f at the unique grid x-values, [13 (pid −6..6, 0 = gluon), n_x].
+
+        ``freeze``: Q clamped to [QMin, QMax]; ``continuation``: LHAPDF's own extrapolator
+        (the set's ``Extrapolator``, by default continuation); ``error``: raise outside.
+        """
+        q = float(mu)
+        if self.extrapolation == "freeze":
+            q = min(max(q, self.qmin), self.qmax)
+        elif self.extrapolation == "error" and not self.qmin <= q <= self.qmax:
+            raise ValueError(
+                f"apfel: Q = {q:.6g} GeV outside the set's [{self.qmin:.6g}, {self.qmax:.6g}] "
+                "GeV under extrapolation 'error'"
+            )
         xs = self._xs[self._inside].tolist()
         qs = [q] * len(xs)
         out = np.zeros((len(_PHYS_IDS), len(self._xs)))
@@ -299,15 +323,21 @@ class _Engine:
         # Couplings.
         nq, qmin, deg = ALPHAS_TABLE
         qmax_as = math.sqrt(float(self.pdf.q2Max))
-        self.alphas_fn: Callable[[float], float] = self._alphas_linear
+        self.alphas_fn: Callable[[float], float] = (
+            self._alphas_linear if p.alphas_method == "linear-lnq" else self._alphas_lhapdf
+        )
         self.tab_alphas = ap.TabulateObject(
             self.alphas_fn, nq, min(qmin, qmin * p.Ci), qmax_as, deg, self.thresholds
         )
         self.alphas = self.tab_alphas.Evaluate if p.alphas_tabulated else self.alphas_fn
         if p.alphaem_run:
-            self.alphaem_obj = ap.AlphaQED(
-                p.alphaem_ref, p.alphaem_Qref, list(LEPTON_MASSES), self.thresholds, 0
-            )
+            # Positional: the C++ constructor (src/evolution/alphaqed.cc) takes the quark
+            # thresholds third and the lepton ones fourth; pywrap.cc names them the other way
+            # round ("LeptThresholds", "QuarkThresholds"), so keywords would swap them.
+            quarks, leptons = list(self.thresholds), list(LEPTON_MASSES)
+            if p.alphaem_thresholds == "swapped":
+                quarks, leptons = leptons, quarks
+            self.alphaem_obj = ap.AlphaQED(p.alphaem_ref, p.alphaem_Qref, quarks, leptons, 0)
             nq, q0, q1, deg = ALPHAEM_TABLE
             self.tab_alphaem = ap.TabulateObject(self.alphaem_obj, nq, q0, q1, deg)
             self.alphaem: Callable[[float], float] = self.tab_alphaem.Evaluate
@@ -321,8 +351,12 @@ class _Engine:
         self.tmd_ff_obj = ap.tmd.InitializeTmdObjects(
             self.grid_ff, self.thresholds, p.int_eps_matching
         )
-        self.coll_pdf = _CollinearSet(ap, self.pdf, self.grid_pdf, self.thresholds, rot)
-        self.coll_ff = _CollinearSet(ap, self.ff, self.grid_ff, self.thresholds, rot)
+        self.coll_pdf = _CollinearSet(
+            ap, self.pdf, self.grid_pdf, self.thresholds, rot, p.extrapolation
+        )
+        self.coll_ff = _CollinearSet(
+            ap, self.ff, self.grid_ff, self.thresholds, rot, p.extrapolation
+        )
         order = p.perturbative_order
         self.match_pdf = ap.tmd.MatchTmdPDFs(
             self.tmd_pdf_obj, self.coll_pdf, self.alphas, order, p.Ci
@@ -335,6 +369,10 @@ class _Engine:
 
         # Lazily filled tables (each holds Distributions that reference the grids above).
         self.tables: dict[str, list[dict[int, Any]]] = {}
+
+    def _alphas_lhapdf(self, mu: float) -> float:
+        """α_s: LHAPDF's ``alphasQ`` of the PDF set (its AlphaS_Type, ``ipol`` for tables)."""
+        return float(self.pdf.alphasQ(float(mu)))
 
     def _alphas_linear(self, mu: float) -> float:
         """α_s: linear in ln Q through the set's AlphaS table, frozen outside (reference)."""
@@ -403,6 +441,16 @@ class ApfelProvider(LuminosityProvider):
         Scale factors: μ_b* = Ci·b0/b*, μ = Cf·Q (physics.md §1–2).
     alphaem_ref, alphaem_Qref, alphaem_run:
         α_em(Qref) and whether it runs (one-loop ``AlphaQED``); otherwise constant.
+    alphaem_thresholds:
+        ``"physical"`` (quark thresholds of the PDF set, leptons 0, 0, 1.777 GeV) or
+        ``"swapped"`` (the two lists exchanged: what the reference's keyword call of the
+        binding evaluates).
+    alphas:
+        ``"ipol"`` (LHAPDF ``alphasQ``, the default) or ``"linear-lnq"`` (linear in ln Q
+        through the set's table, frozen outside: the v1 reference).
+    extrapolation:
+        Collinear sets below QMin/above QMax: ``"continuation"`` (LHAPDF's extrapolator,
+        the default), ``"freeze"`` (clamped: the v1 reference) or ``"error"``.
     xgridpdf, xgridff:
         APFEL++ sub-grids ``((n, x_min, degree), ...)``.
     bstar_table:
@@ -441,6 +489,9 @@ class ApfelProvider(LuminosityProvider):
         alphaem_ref: float = ALPHA_EM_MZ,
         alphaem_Qref: float = MZ,
         alphaem_run: bool = True,
+        alphaem_thresholds: str = "physical",
+        alphas: str = "ipol",
+        extrapolation: str = "continuation",
         xgridpdf: Sequence[Sequence[float]] = DEFAULT_XGRID_PDF,
         xgridff: Sequence[Sequence[float]] = DEFAULT_XGRID_FF,
         bstar_table: tuple[float, float, int] = DEFAULT_BSTAR_TABLE,
@@ -467,6 +518,15 @@ class ApfelProvider(LuminosityProvider):
         ):
             if not (isinstance(v, (int, float)) and math.isfinite(v) and v > 0):
                 raise ValueError(f"ApfelProvider: {key} must be a positive number, got {v!r}")
+        for key, v, allowed in (
+            ("alphaem.thresholds", alphaem_thresholds, ("physical", "swapped")),
+            ("alphas", alphas, ("ipol", "linear-lnq")),
+            ("luminosity.extrapolation", extrapolation, ("continuation", "freeze", "error")),
+        ):
+            if v not in allowed:
+                raise ValueError(
+                    f"ApfelProvider: {key}: {v!r} is not allowed (allowed: {', '.join(allowed)})"
+                )
         if bstar_interpolation not in BSTAR_INTERPOLATIONS:
             raise ValueError(
                 f"ApfelProvider: bstar_interpolation {bstar_interpolation!r} not in {BSTAR_INTERPOLATIONS}"
@@ -482,6 +542,11 @@ class ApfelProvider(LuminosityProvider):
         self.Ci, self.Cf = float(Ci), float(Cf)
         self.alphaem_ref, self.alphaem_Qref = float(alphaem_ref), float(alphaem_Qref)
         self.alphaem_run = bool(alphaem_run)
+        self.alphaem_thresholds, self.alphas_method, self.extrapolation = (
+            alphaem_thresholds,
+            alphas,
+            extrapolation,
+        )
         self.xgridpdf = parse_xgrid([list(s) for s in xgridpdf], "xgridpdf", "ApfelProvider")
         self.xgridff = parse_xgrid([list(s) for s in xgridff], "xgridff", "ApfelProvider")
         self.bstar_table = (float(lo), float(hi), int(nq))
@@ -525,6 +590,9 @@ class ApfelProvider(LuminosityProvider):
             "alphaem_ref": cfg.alphaem_ref,
             "alphaem_Qref": cfg.alphaem_Qref,
             "alphaem_run": cfg.alphaem_run,
+            "alphaem_thresholds": getattr(cfg, "alphaem_thresholds", "physical"),
+            "alphas": getattr(cfg, "alphas", "ipol"),
+            "extrapolation": cfg.luminosity.extrapolation,
         }
         for key in ("xgridpdf", "xgridff"):
             if key in apfel:
@@ -567,7 +635,12 @@ class ApfelProvider(LuminosityProvider):
             },
             "bstar": {"prescription": "bstarmin", "bmax": B0, "bmin": "bmax/Q"},
             "alphas": {
-                "source": "pdfset AlphaS_Qs/AlphaS_Vals, linear in ln Q, frozen outside",
+                "source": (
+                    "pdfset AlphaS_Qs/AlphaS_Vals, linear in ln Q, frozen outside"
+                    if self.alphas_method == "linear-lnq"
+                    else "LHAPDF alphasQ of the PDF set"
+                ),
+                "method": self.alphas_method,
                 "tabulated": self.alphas_tabulated,
                 "table": list(ALPHAS_TABLE),
             },
@@ -575,12 +648,14 @@ class ApfelProvider(LuminosityProvider):
                 "aref": self.alphaem_ref,
                 "Qref": self.alphaem_Qref,
                 "run": self.alphaem_run,
+                "thresholds": self.alphaem_thresholds,
                 "lepton_thresholds": list(LEPTON_MASSES),
                 "table": list(ALPHAEM_TABLE),
             },
             "pdfset": {"name": self.pdfset, "member": self.pdf_member, "files": files["pdf"]},
             "ffset": {"name": self.ffset, "member": self.ff_member, "files": files["ff"]},
-            "collinear": "LHAPDF grids at every scale, Q frozen to [QMin, QMax], x >= 1 -> 0",
+            "collinear": "LHAPDF grids at every scale, x >= 1 -> 0",
+            "extrapolation": self.extrapolation,
             "xgridpdf": [list(s) for s in self.xgridpdf],
             "xgridff": [list(s) for s in self.xgridff],
             "bstar_table": list(self.bstar_table),

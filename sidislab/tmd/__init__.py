@@ -5,8 +5,10 @@ Modules follow the physics objects (``physics.md`` §2–3; APFEL++ conventions)
 * :mod:`.bstar` — the "bstarmin" prescription b*(b, Q) and μ_b* = C_i b0/b*;
 * :mod:`.anomalous_dimensions` — β, γ_K, γ_F and the Collins–Soper kernel per order;
 * :mod:`.evolution` — the quark evolution factor S(b*; μ, ζ), tabulated in ln μ;
-* :mod:`.hard` — the SIDIS hard factor H;
-* :mod:`.matching` — LO/NLO matching of quark TMD PDFs and FFs onto collinear sets;
+* :mod:`.hard` — the SIDIS hard factor H (to two loops);
+* :mod:`.orders` — PerturbativeOrder codes (LL … N³LL, NLL′, NNLL′) and what each keeps;
+* :mod:`.matching` — LO/NLO/NNLO matching of quark TMD PDFs and FFs onto collinear sets;
+* :mod:`.nnlo_matching` — the two-loop matching coefficients (APFEL++'s parametrisations);
 * :mod:`.tabulation` — matched TMDs on an (x, μ0) grid with cubic interpolation.
 
 The luminosity provider that assembles them is :class:`sidislab.lumi.native.NativeProvider`.

@@ -31,6 +31,7 @@ import numpy as np
 from sidislab.constants import CF
 from sidislab.tmd import anomalous_dimensions as ad
 from sidislab.tmd._util import call_vectorised, gauss_legendre, n_active, segment_nodes
+from sidislab.tmd.orders import check_order
 
 FOUR_PI = 4.0 * math.pi
 _NF_MAX = 6
@@ -40,8 +41,8 @@ class QuarkEvolution:
     """Tabulated quark evolution factor for one α_s, set of thresholds, order and C_i.
 
     Parameters: ``alphas`` (callable μ [GeV] → α_s, vectorised or scalar), ``thresholds``
-    (quark masses in GeV; n_f(μ) counts those below μ), ``order`` (PerturbativeOrder 0, 1
-    or 2), ``Ci`` (the factor in μ0 = C_i b0/b*), ``mu_range`` (GeV; the table's span,
+    (quark masses in GeV; n_f(μ) counts those below μ), ``order`` (any PerturbativeOrder of
+    :mod:`sidislab.tmd.orders`; a primed order evolves as its unprimed partner), ``Ci`` (the factor in μ0 = C_i b0/b*), ``mu_range`` (GeV; the table's span,
     which must contain every μ0 and μ asked for), ``breakpoints`` (extra scales in GeV
     made grid nodes, e.g. α_s table knots), ``step`` (maximal node spacing in ln μ),
     ``n_gauss`` (Gauss–Legendre points per grid interval).
@@ -59,8 +60,7 @@ class QuarkEvolution:
         step: float = 0.01,
         n_gauss: int = 6,
     ) -> None:
-        if order not in (0, 1, 2):
-            raise ValueError(f"QuarkEvolution: PerturbativeOrder {order} is not 0, 1 or 2")
+        order = check_order(order)
         lo, hi = float(mu_range[0]), float(mu_range[1])
         if not (0 < lo < hi and math.isfinite(hi)):
             raise ValueError(f"QuarkEvolution: bad mu_range {mu_range!r} (GeV)")
@@ -74,16 +74,9 @@ class QuarkEvolution:
         log_ci = math.log(self.Ci)
         nfs = range(_NF_MAX + 1)
         self._gk = np.array([[*ad.gamma_k_coefficients(order, nf)] for nf in nfs])
-        self._gf = np.array(
-            [[*ad.gamma_f_coefficients(order, nf), 0.0][: max(order, 1)] for nf in nfs]
-        )
-        if order == 0:
-            self._gf[:] = 0.0
-        self._kcs = np.array(
-            [[*ad.kcs_coefficients(order, nf, log_ci), 0.0][: max(order, 1)] for nf in nfs]
-        )
-        if order == 0:
-            self._kcs[:] = 0.0
+        # LL keeps no γ_F and no K: a single zero coefficient keeps the arrays 2-D
+        self._gf = np.array([[*ad.gamma_f_coefficients(order, nf)] or [0.0] for nf in nfs])
+        self._kcs = np.array([[*ad.kcs_coefficients(order, nf, log_ci)] or [0.0] for nf in nfs])
 
         t_lo, t_hi = math.log(lo), math.log(hi)
         breaks = [t_lo, t_hi]

@@ -21,8 +21,14 @@ P_qg(y) = 2T_R[y² + (1 − y)²] (per quark), P^T_gq(y) = 2C_F[1 + (1 − y)²]
 quark), γ_F^{(0)} = 6C_F, γ_K^{(0)} = 8. The ln y terms of the FF kernels come from the z²
 normalisation of TMD FFs. All terms with L vanish at C_i = 1.
 
-Orders (physics.md §3 table): PerturbativeOrder 0 and 1 use the LO matching (the TMD is
-the collinear x·f(x, μ0) itself), 2 the NLO matching above. Flavours above n_f(μ0) are
+Orders (physics.md §4.1; :func:`sidislab.tmd.orders.matching_order`): LL and NLL use the
+LO matching (the TMD is the collinear x·f(x, μ0) itself), NLL′ and NNLL the NLO matching
+above, NNLL′ and N³LL add the a_s² terms (C_i = 1 only; physics.md §5.1 assembly)
+
+    T_q^{(2)} = ½ C_NS+ ⊗ q⁺ ± ½ C_NS− ⊗ q⁻ + ½ C_PS ⊗ Σ + ½ C_QG ⊗ g   (+ for q, − for q̄)
+
+with APFEL++'s two-loop coefficients (:mod:`sidislab.tmd.nnlo_matching`: regular parts,
+the plus distribution A2/(1 − y)_+ and the δ(1 − y) coefficient A1). Flavours above n_f(μ0) are
 inactive: in APFEL++'s evolution basis their TMD vanishes, and so it does here.
 
 Numerics: with y = x^s, s ∈ [0, 1], ∫_x^1 dy C(y) F(x/y) = |ln x| ∫_0^1 ds y C(y) F(x^{1−s}),
@@ -39,8 +45,11 @@ from collections.abc import Callable, Sequence
 import numpy as np
 
 from sidislab.constants import CF, TR, ZETA2
+from sidislab.errors import NotYetImplementedOrder
 from sidislab.tmd import anomalous_dimensions as ad
+from sidislab.tmd import nnlo_matching as nnlo
 from sidislab.tmd._util import gauss_legendre, n_active
+from sidislab.tmd.orders import matching_order
 
 KINDS = ("pdf", "ff")
 QUARKS: tuple[int, ...] = (-5, -4, -3, -2, -1, 1, 2, 3, 4, 5)
@@ -104,11 +113,18 @@ def _active(mu0: np.ndarray, thresholds: Sequence[float]) -> np.ndarray:
     return (np.abs(np.asarray(QUARKS))[None, :] <= nf0[:, None])[:, None, :]
 
 
-def _check(order: int, kind: str) -> None:
+def _check(order: int, kind: str, Ci: float = 1.0) -> int:
+    """Validate; return the matching order (0 LO, 1 NLO, 2 NNLO) of PerturbativeOrder ``order``."""
     if kind not in KINDS:
         raise ValueError(f"matching: kind must be one of {KINDS}, got {kind!r}")
-    if order not in (0, 1, 2):
-        raise ValueError(f"matching: PerturbativeOrder {order} is not 0, 1 or 2")
+    n = matching_order(order)
+    if n == 2 and Ci != 1.0:
+        raise NotYetImplementedOrder(
+            f"TMDscales.Ci: {Ci} ≠ 1 at PerturbativeOrder {order} needs the ln C_i terms of the "
+            "NNLO matching, which the native engine does not provide (allowed: Ci = 1 at "
+            "PerturbativeOrder 3 and -2; any Ci at -1, 0, 1, 2)"
+        )
+    return n
 
 
 def matched_tmd(
@@ -132,9 +148,10 @@ def matched_tmd(
     It is the sum :func:`local_part` + :func:`convolution_part`.
     """
     out = local_part(xfx, flavours, x, mu0, alphas_mu0, thresholds, order, kind, Ci)
-    if order == 2:
+    n = _check(order, kind, Ci)
+    if n >= 1:
         out = out + convolution_part(
-            xfx, flavours, x, mu0, alphas_mu0, thresholds, kind, Ci, n_gauss
+            xfx, flavours, x, mu0, alphas_mu0, thresholds, kind, Ci, n_gauss, nnlo=n == 2
         )
     return out
 
@@ -152,11 +169,12 @@ def local_part(
 ) -> np.ndarray:
     """The terms proportional to the collinear F_q(x, μ0) itself: [Nm, Nx, 10].
 
-    F_q at PerturbativeOrder 0, 1 (exactly the collinear x·f(x, μ0)); at order 2
-    F_q [1 + a_s c_δ] with c_δ = :func:`kernel_qq_local` (the δ(1 − y) coefficient).
-    Inactive flavours (|q| > n_f(μ0)) are 0.
+    F_q with LO matching (LL, NLL: exactly the collinear x·f(x, μ0)); with NLO matching
+    (NLL′, NNLL) F_q [1 + a_s c_δ] with c_δ = :func:`kernel_qq_local` (the δ(1 − y)
+    coefficient); with NNLO matching (NNLL′, N³LL) also + a_s² A1(n_f(μ0)) F_q
+    (:func:`sidislab.tmd.nnlo_matching.a1_ns`). Inactive flavours (|q| > n_f(μ0)) are 0.
     """
-    _check(order, kind)
+    n = _check(order, kind, Ci)
     x = np.asarray(x, dtype=np.float64)
     mu0 = np.asarray(mu0, dtype=np.float64)
     _, qcols = _quark_columns(flavours)
@@ -169,9 +187,12 @@ def local_part(
     for j, c in enumerate(qcols):
         if c >= 0:
             out[..., j] = F0[..., c]
-    if order == 2:
+    if n >= 1:
         a = np.broadcast_to(np.asarray(alphas_mu0, dtype=np.float64), mu0.shape) / (4.0 * math.pi)
-        out *= (1.0 + a * kernel_qq_local(math.log(Ci)))[:, None, None]
+        fac = 1.0 + a * kernel_qq_local(math.log(Ci))
+        if n == 2:
+            fac = fac + a * a * nnlo.a1_ns(n_active(mu0, thresholds))
+        out *= fac[:, None, None]
     return out * _active(mu0, thresholds)
 
 
@@ -185,23 +206,36 @@ def convolution_part(
     kind: str = "pdf",
     Ci: float = 1.0,
     n_gauss: int = 48,
+    *,
+    nnlo: bool = False,
 ) -> np.ndarray:
-    """a_s(μ0) × the convolution terms of the NLO matching: [Nm, Nx, 10].
+    """The convolution terms of the NLO (and with ``nnlo`` the NNLO) matching: [Nm, Nx, 10].
 
     a_s [∫_x^1 dy C_reg(y) F_q(x/y) + c (∫_x^1 dy [F_q(x/y) − F_q(x)]/(1 − y) + F_q(x) ln(1 − x))
     + ∫_x^1 dy C_qg(y) F_g(x/y)] with the kernels of the module docstring (c = −8 C_F ln C_i,
-    the plus-distribution coefficient). Inactive flavours are 0.
+    the plus-distribution coefficient), and with ``nnlo`` (C_i = 1 only) + a_s² × the
+    regular, plus-distribution (A2) and ln(1 − x) parts of
+    ½ C_NS+ ⊗ q⁺ ± ½ C_NS− ⊗ q⁻ + ½ C_PS ⊗ Σ + ½ C_QG ⊗ g
+    (:mod:`sidislab.tmd.nnlo_matching`; Σ over the flavours active at μ0; the δ part A1 is
+    in :func:`local_part`). Inactive flavours are 0.
+
+    With ``nnlo`` the Gauss nodes are s = u² (u Gauss–Legendre): the ln^k(1 − y) of the
+    two-loop kernels at y → 1 (s → 0) become integrable-smooth in u.
     """
-    _check(2, kind)
+    _check(1, kind)
+    if nnlo and Ci != 1.0:
+        _check(3, kind, Ci)
     x = np.asarray(x, dtype=np.float64)
     mu0 = np.asarray(mu0, dtype=np.float64)
     flav, qcols = _quark_columns(flavours)
     log_ci = math.log(Ci)
-    s, w = gauss_legendre(n_gauss)
+    u, wu = gauss_legendre(n_gauss)
+    s, w = (u * u, 2.0 * u * wu) if nnlo else (u, wu)
     inner = x < 1.0
     with np.errstate(divide="ignore"):
         lx = np.where(inner, np.log(np.where(inner, x, 0.5)), 0.0)  # ≤ 0
     y = np.exp(np.outer(lx, s))  # [Nx, Ng], y = x^s
+    y = np.where(inner[:, None], y, 0.5)
     xy = np.exp(np.outer(lx, 1.0 - s))  # x/y
     jac = -lx[:, None] * w[None, :] * y  # dy = |ln x| y ds
     nm, nx = mu0.size, x.size
@@ -214,9 +248,11 @@ def convolution_part(
     )  # [Nm, Nx, Ng, nflav]
     reg_qq = kernel_qq_regular(y, kind, log_ci) * jac  # [Nx, Ng]
     reg_qg = kernel_qg(y, kind, log_ci) * jac
-    conv_g = np.einsum("mxk,xk->mx", Fy[..., flav.index(21)], reg_qg)
+    ig = flav.index(21)
+    conv_g = np.einsum("mxk,xk->mx", Fy[..., ig], reg_qg)
     c_sing = kernel_qq_singular_coefficient(log_ci)
-    if c_sing != 0.0:
+    need_f0 = c_sing != 0.0 or nnlo
+    if need_f0:
         F0 = np.asarray(
             xfx(np.broadcast_to(x[None, :], (nm, nx)), np.broadcast_to(mu0[:, None], (nm, nx))),
             dtype=np.float64,
@@ -235,4 +271,64 @@ def convolution_part(
             conv += c_sing * (np.einsum("mxk,xk->mx", sub, sing_w) + F0[..., c] * ln1mx[None, :])
         corr[..., j] = conv + conv_g
     a = np.broadcast_to(np.asarray(alphas_mu0, dtype=np.float64), mu0.shape) / (4.0 * math.pi)
-    return a[:, None, None] * corr * _active(mu0, thresholds)
+    active = _active(mu0, thresholds)
+    out = a[:, None, None] * corr
+    if nnlo:
+        nf0 = n_active(mu0, thresholds)
+        out = out + (a * a)[:, None, None] * _nnlo_terms(
+            kind, Fy, F0, flav, qcols, y, jac, sing_w, ln1mx, nf0, active
+        )
+    return out * active
+
+
+def _nnlo_terms(
+    kind: str,
+    Fy: np.ndarray,
+    F0: np.ndarray,
+    flav: list[int],
+    qcols: list[int],
+    y: np.ndarray,
+    jac: np.ndarray,
+    sing_w: np.ndarray,
+    ln1mx: np.ndarray,
+    nf0: np.ndarray,
+    active: np.ndarray,
+) -> np.ndarray:
+    """The a_s² convolution terms of the NNLO matching, [Nm, Nx, 10] (physics.md §5.1).
+
+    Regular parts are linear in n_f: R(y; n_f) = R(y; 0) + n_f [R(y; 1) − R(y; 0)], so every
+    convolution is two einsums over the Gauss nodes, combined per μ0 with n_f(μ0).
+    """
+    nfm = nf0.astype(np.float64)[:, None]  # [Nm, 1]
+
+    def weights(ch: str) -> tuple[np.ndarray, np.ndarray]:
+        fn = nnlo.REGULAR[(kind, ch)]
+        r0 = fn(y, 0)
+        return r0 * jac, (fn(y, 1) - r0) * jac
+
+    def conv(F: np.ndarray, w: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
+        return np.einsum("mxk,xk->mx", F, w[0]) + nfm * np.einsum("mxk,xk->mx", F, w[1])
+
+    wp, wm = weights("nsp"), weights("nsm")
+    wsum = (wp[0] + wm[0], wp[1] + wm[1])
+    wdif = (wp[0] - wm[0], wp[1] - wm[1])
+    a2 = nnlo.a2_ns(nfm)  # [Nm, 1]
+    # Σ over the flavours active at μ0 (quarks and antiquarks), and the gluon
+    act = active[:, 0, :]  # [Nm, 10]
+    sigma = np.zeros(Fy.shape[:3])
+    for j, c in enumerate(qcols):
+        if c >= 0:
+            sigma += Fy[..., c] * act[:, j][:, None, None]
+    singlet = 0.5 * conv(sigma, weights("ps")) + 0.5 * conv(Fy[..., flav.index(21)], weights("qg"))
+    out = np.zeros((*Fy.shape[:2], len(QUARKS)))
+    for j, c in enumerate(qcols):
+        if c < 0:
+            continue
+        cbar = qcols[QUARKS.index(-QUARKS[j])]
+        t = 0.5 * conv(Fy[..., c], wsum) + singlet
+        if cbar >= 0:
+            t = t + 0.5 * conv(Fy[..., cbar], wdif)
+        sub = Fy[..., c] - F0[..., c][..., None]
+        t = t + a2 * (np.einsum("mxk,xk->mx", sub, sing_w) + F0[..., c] * ln1mx[None, :])
+        out[..., j] = t
+    return out

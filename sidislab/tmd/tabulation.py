@@ -21,7 +21,7 @@ points and b-nodes by interpolation. Both directions are piecewise: cubic spline
   inside segments. A scale exactly at a break belongs to the lower segment (n_f(μ) counts
   thresholds strictly below μ, as APFEL++ ``NF``).
 
-At PerturbativeOrder 2 the TMD is held as two x-tables on common μ0-nodes: the local part
+With NLO or NNLO matching (PerturbativeOrder −1, 2, −2, 3) the TMD is held as two x-tables on common μ0-nodes: the local part
 F_q(x, μ0)[1 + a_s c_δ] (cheap: the fine, knot-aligned x-grid) and the convolution part
 (expensive but smooth in x: a coarser grid uniform in s); their sum is interpolated in μ0.
 
@@ -48,6 +48,7 @@ from scipy.interpolate import CubicSpline
 
 from sidislab.tmd._util import call_vectorised
 from sidislab.tmd.matching import QUARKS, convolution_part, local_part
+from sidislab.tmd.orders import check_order, matching_order
 
 _MIN_INTERVALS = 3  # ≥ 4 nodes per segment: a cubic is reproduced exactly
 
@@ -176,7 +177,7 @@ class TMDTable:
 
     The TMD is held as two x-tables on common μ0-nodes: the local part F_q(x, μ0)[1 + a_s c_δ]
     (:func:`~sidislab.tmd.matching.local_part`; cheap, on the fine knot-aligned x-grid) and,
-    at PerturbativeOrder 2, the smooth convolution part
+    with NLO/NNLO matching, the smooth convolution part
     (:func:`~sidislab.tmd.matching.convolution_part`; expensive, on a coarser x-grid uniform
     in s). Their sum is interpolated in μ0.
     """
@@ -196,7 +197,7 @@ class TMDTable:
         spec: TableSpec | None = None,
     ) -> None:
         self.kind = kind
-        self.order = int(order)
+        self.order = check_order(order)
         self.Ci = float(Ci)
         self.spec = spec or TableSpec()
         self.thresholds = tuple(float(m) for m in thresholds)
@@ -240,7 +241,8 @@ class TMDTable:
         )
         self._px = [PiecewiseCubic(seg_lnx, loc, axis=1)]
         n_x = [len(x_loc)]
-        if order == 2:
+        n_match = matching_order(order)
+        if n_match >= 1:
             seg_lnx2, x_conv = self._x_segments([x_lo, x_hi], sp.x_step_nlo)
             conv = np.concatenate(
                 [
@@ -254,6 +256,7 @@ class TMDTable:
                         kind,
                         Ci,
                         sp.n_gauss,
+                        nnlo=n_match == 2,
                     )
                     for i in range(0, len(mu_all), max(1, sp.mu_chunk))
                 ],
