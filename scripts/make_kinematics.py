@@ -1,4 +1,5 @@
-"""Write the shipped kinematics files in data/kinematics/ (run by ``make data``).
+"""Write the shipped kinematics files in sidislab/resources/kinematics/ (linked from
+data/kinematics/; run by ``make data``).
 
 * ``hermes_7pt.yaml`` — the old reference code's 7-point HERMES-like file (π⁺ off a proton,
   √s = 7.2565449 GeV), the points of ``../shared/reference/apfel_order1.json`` (label
@@ -18,7 +19,7 @@ import yaml
 
 from sidislab.io import atomic_write
 
-OUT = Path(__file__).resolve().parents[1] / "data" / "kinematics"
+OUT = Path(__file__).resolve().parents[1] / "sidislab" / "resources" / "kinematics"
 M_P = 0.938272
 
 HERMES_7PT = {

@@ -1,4 +1,5 @@
-"""Generate sidislab's embedded toy LHAPDF sets in ``data/lhapdf/`` (``make data``).
+"""Generate sidislab's embedded toy LHAPDF sets in ``sidislab/resources/lhapdf/`` (linked
+from ``data/lhapdf/``; ``make data``).
 
 Two sets, both ``lhagrid1``, one member each, NLO QCD evolution with eko
 (Candido, Hekhorn, Magni, arXiv:2202.02338; ``eko`` 0.15.x from PyPI):
@@ -55,7 +56,7 @@ from sidislab.constants import MZ
 logger = logging.getLogger("make_sets")
 
 REPO = Path(__file__).resolve().parents[1]
-DEFAULT_OUT = REPO / "data" / "lhapdf"
+DEFAULT_OUT = REPO / "sidislab" / "resources" / "lhapdf"  # shipped in the wheel
 
 SQRT2 = math.sqrt(2.0)
 MASSES = (SQRT2, 4.5, 175.0)  # m_c, m_b, m_t (GeV), LH benchmark

@@ -23,6 +23,7 @@ False) and reported in the log, never dropped.
 
 from __future__ import annotations
 
+import difflib
 import hashlib
 import logging
 import math
@@ -33,9 +34,10 @@ from typing import Any
 
 import numpy as np
 import torch
-import yaml
 
+import sidislab.resources as resources
 from sidislab.errors import KinematicsError
+from sidislab.yamlio import read_yaml
 
 log = logging.getLogger(__name__)
 
@@ -186,6 +188,10 @@ def _column(data: Mapping[str, Any], key: str, source: str) -> np.ndarray:
     for i, v in enumerate(raw):
         if isinstance(v, bool) or not isinstance(v, (int, float)):
             raise KinematicsError(f"{source}: data.{key}[{i}] (point {i}): not a number: {v!r}")
+        if not math.isfinite(v):
+            raise KinematicsError(
+                f"{source}: data.{key}[{i}] (point {i}): {v!r} is not a finite number"
+            )
         out[i] = v
     return out
 
@@ -215,8 +221,9 @@ def from_mapping(
 ) -> Kinematics:
     """Validate a kinematics document (``{header: ..., data: ...}``) and build tensors.
 
-    Rejects x ∉ (0,1), z ∉ (0,1], Q² ≤ 0, PhT < 0, y ∉ (0,1], unequal column lengths, NaN
-    and non-numbers, naming the point index and the field. When ``y`` is given it must
+    Rejects x ∉ (0,1), z ∉ (0,1], Q² ≤ 0, PhT < 0, y ∉ (0,1], unequal column lengths, NaN,
+    ±inf and non-numbers, and unknown columns (a typo such as ``pht``), naming the point
+    index and the field. When ``y`` is given it must
     agree with Q²/(x s) to ``y_tolerance`` relative (else the header's √s is wrong).
     """
     if not isinstance(doc, Mapping):
@@ -236,6 +243,15 @@ def from_mapping(
         raise KinematicsError(
             f"{source}: header.{unknown[0]}: unknown key (allowed: {', '.join(_HEADER_KEYS)})"
         )
+    known = (*_FIELDS, *_OPTIONAL, "label")
+    for key in data:
+        if key not in known:
+            lower = {k.lower(): k for k in known}
+            close = difflib.get_close_matches(str(key).lower(), list(lower), n=1, cutoff=0.5)
+            hint = f"; did you mean {lower[close[0]]}?" if close else ""
+            raise KinematicsError(
+                f"{source}: data.{key}: unknown column (allowed: {', '.join(known)}){hint}"
+            )
     for key in _FIELDS:
         if key not in data:
             raise KinematicsError(
@@ -260,6 +276,8 @@ def from_mapping(
     if isinstance(vs_raw, (list, tuple)):
         vs = _column({"Vs": vs_raw}, "Vs", source)
     elif isinstance(vs_raw, (int, float)) and not isinstance(vs_raw, bool):
+        if not math.isfinite(vs_raw):
+            raise KinematicsError(f"{source}: header.Vs = {vs_raw!r} is not a finite number")
         vs = np.full(n, float(vs_raw))
     else:
         raise KinematicsError(f"{source}: header.Vs: expected √s in GeV, got {vs_raw!r}")
@@ -334,16 +352,12 @@ def from_mapping(
 
 
 def load_kinematics(path: str | Path, **kwargs: Any) -> Kinematics:
-    """Read a kinematics YAML file (see the module docstring) with :func:`from_mapping`."""
-    path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise KinematicsError(f"{path}: kinematics file not found") from None
-    try:
-        doc = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise KinematicsError(f"{path}: malformed YAML: {exc}") from exc
+    """Read a kinematics YAML file (see the module docstring) with :func:`from_mapping`.
+
+    ``path``: a file, or the name of a shipped kinematics file (``sidis_mix``,
+    ``hermes_7pt``; :func:`sidislab.resources.resolve`)."""
+    path = resources.resolve("kinematics", path, error=KinematicsError)
+    doc = read_yaml(path, what="kinematics file", error=KinematicsError)
     return from_mapping(doc, source=str(path), **kwargs)
 
 

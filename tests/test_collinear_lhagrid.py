@@ -234,7 +234,7 @@ def test_flavours_disagreeing_with_info(tmp_path):
 @pytest.mark.parametrize(
     "info,pattern",
     [
-        (INFO.replace("MCharm: 1.3", "MCharm: [1.3"), r"tiny\.info, line \d+: invalid YAML"),
+        (INFO.replace("MCharm: 1.3", "MCharm: [1.3"), r"tiny\.info: line \d+: malformed YAML"),
         (
             INFO.replace("MCharm: 1.3", "MCharm: heavy"),
             r"tiny\.info, line 6: info key 'MCharm' must be a number",
@@ -324,3 +324,126 @@ def test_info_numbers_without_decimal_point_are_numbers(tmp_path):
     make_set(tmp_path, dat_lines(), info=INFO + "XMin: 1e-03\nAlphaS_MZ: 1.18E-1\n")
     s = load_set(NAME, paths=[tmp_path])
     assert s.info["XMin"] == 1e-3 and s.info["AlphaS_MZ"] == pytest.approx(0.118)
+
+
+# --- validation of each member against its .info: cut, padded and corrupted copies -----------
+
+
+def _embedded_copy(tmp_path: Path, name: str = "sidislab_toy_proton_nlo") -> tuple[Path, Path]:
+    """A copy of an embedded set in tmp_path; returns (set folder, member .dat)."""
+    import shutil
+
+    from sidislab.collinear.discovery import find_set
+
+    folder = shutil.copytree(find_set(name), tmp_path / name)
+    return folder, folder / f"{name}_0000.dat"
+
+
+def _separators(lines: list[str]) -> list[int]:
+    return [i for i, s in enumerate(lines) if s.strip() == "---"]
+
+
+@pytest.mark.parametrize("name", ["sidislab_toy_proton_nlo", "sidislab_toy_pip_nlo"])
+@pytest.mark.parametrize("keep_blocks", [1, 2])
+def test_dat_cut_at_a_subgrid_boundary_is_an_error(tmp_path, name, keep_blocks):
+    """A .dat ending after a complete block is a valid file on its own; only the .info QMax
+    shows that Q above the cut is missing (the grid would freeze there silently)."""
+    _folder, dat = _embedded_copy(tmp_path, name)
+    lines = dat.read_text().splitlines()
+    cut = _separators(lines)[keep_blocks]  # header '---' is separator 0
+    dat.write_text("\n".join(lines[: cut + 1]) + "\n")
+    last_q = float(lines[_separators(lines)[keep_blocks - 1] + 2].split()[-1])
+    with pytest.raises(GridFileError) as err:
+        load_set(name, paths=[tmp_path])
+    msg = str(err.value)
+    assert f"{name}_0000.dat, line " in msg and f"last Q knot = {last_q:g}" in msg
+    assert f"{name}.info, line 17 declares QMax = 150" in msg and "file cut short?" in msg
+
+
+def test_info_range_and_flavours_must_match_the_grid(tmp_path):
+    folder, _ = _embedded_copy(tmp_path)
+    info = folder / "sidislab_toy_proton_nlo.info"
+    text = info.read_text()
+    cases = [
+        ("QMax: 150", "QMax: 1000", r"last Q knot = 150 but .*line 17 declares QMax = 1000"),
+        ("QMin: 1", "QMin: 2", r"first Q knot = 1 but .*line 16 declares QMin = 2"),
+        ("XMin: 0.0001", "XMin: 1e-06", r"first x knot = 0.0001 but .*declares XMin = 1e-06"),
+        ("NumFlavors: 5", "NumFlavors: 9", r"NumFlavors = 9 not in 0..6"),
+    ]
+    for old, new, pattern in cases:
+        info.write_text(text.replace(old, new))
+        with pytest.raises(GridFileError, match=pattern):
+            load_set("sidislab_toy_proton_nlo", paths=[tmp_path])
+    # rounded .info values (as JAM20 writes them: QMax 3.16e+02 for 316.228) pass
+    info.write_text(text.replace("QMax: 150", "QMax: 1.5e+02").replace("QMin: 1", "QMin: 1.00"))
+    assert load_set("sidislab_toy_proton_nlo", paths=[tmp_path]).qmax == 150.0
+
+
+@pytest.mark.parametrize(
+    ("mutate", "pattern"),
+    [
+        # padded: an extra data row in the last block
+        (lambda ls, sep: [*ls[: sep[-1]], ls[sep[-1] - 1], *ls[sep[-1] :]], r"more data rows"),
+        # padded: an extra value in one row
+        (
+            lambda ls, sep: [*ls[:10], ls[10] + " 0.0", *ls[11:]],
+            r"line 11: 12 values in a data row but 11 flavours",
+        ),
+        # padded: a fourth block above the .info QMax
+        (
+            lambda ls, sep: (
+                [
+                    *ls,
+                    ls[sep[2] + 1],
+                    "150.0 300.0",
+                    ls[sep[2] + 3],
+                    *ls[sep[3] - 180 : sep[3]],
+                    "---",
+                ]
+            ),
+            r"last Q knot = 300 but .*declares QMax = 150",
+        ),
+        # truncated inside a block
+        (lambda ls, sep: ls[: sep[2] - 7], r"file ends inside the block .* \(truncated file\?\)"),
+        # corrupted values, knots and flavours
+        (lambda ls, sep: [*ls[:20], ls[20].replace(ls[20].split()[3], "nan"), *ls[21:]], "line 21"),
+        (
+            lambda ls, sep: [*ls[:20], ls[20].replace(ls[20].split()[0], "1.0e+0x"), *ls[21:]],
+            r"line 21: value '1.0e\+0x' .* not a finite number",
+        ),
+        (
+            lambda ls, sep: [*ls[:4], " ".join(ls[4].split()[::-1]), *ls[5:]],
+            r"line 5: Q knots must be strictly increasing",
+        ),
+        (
+            lambda ls, sep: [*ls[:5], ls[5].replace("21", "22"), *ls[6:]],
+            r"line 640: flavour ids .* differ from those of the first block",
+        ),
+        (lambda ls, sep: ls[:3], r"no data block after the header"),
+    ],
+    ids=[
+        "padded-row",
+        "padded-value",
+        "padded-block",
+        "truncated",
+        "nan",
+        "garbage",
+        "q-order",
+        "flavour",
+        "empty",
+    ],
+)
+def test_padded_truncated_and_corrupted_members(tmp_path, mutate, pattern):
+    _, dat = _embedded_copy(tmp_path)
+    lines = dat.read_text().splitlines()
+    dat.write_text("\n".join(mutate(lines, _separators(lines))) + "\n")
+    with pytest.raises(GridFileError, match=pattern) as err:
+        load_set("sidislab_toy_proton_nlo", paths=[tmp_path])
+    assert "sidislab_toy_proton_nlo" in str(err.value)
+
+
+def test_real_sets_pass_the_info_checks(shared_lhapdf):
+    """JAM20 rounds QMin/QMax to 3 digits in its .info: within the 1 % tolerance."""
+    for name in ("JAM20-SIDIS_PDF_proton_nlo", "JAM20-SIDIS_FF_pion_nlo"):
+        s = load_set(name, paths=[shared_lhapdf])
+        assert s.qmax > 100

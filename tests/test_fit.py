@@ -58,6 +58,7 @@ def test_closure_lbfgs_recovers_true_parameters(setup, tmp_path):
         callback=lambda e, n, loss: lines.append(f"Epoch {e}/{n}  chi2 = {loss:.6g}"),
     )
     assert result.converged, result.reason
+    assert result.status == "converged" and not result.failed
     final = torch.tensor(result.final, dtype=torch.float64)
     assert ((final - true) / true).abs().max() < 1e-3
     assert lines[0].startswith("Epoch 1/40  chi2 = ")
@@ -71,6 +72,25 @@ def test_closure_lbfgs_recovers_true_parameters(setup, tmp_path):
     doc = json.loads(path.read_text())
     assert doc["parameter_names"] == list(FREE) and doc["converged"] is True
     assert doc["config"]["free"] == list(FREE) and len(doc["history"]) == len(result.history)
+
+
+@pytest.mark.parametrize(
+    ("optimizer", "lr", "epochs"),
+    [("sgd", 1e3, 10), ("sgd", 1e8, 10), ("adam", 1e4, 10), ("sgd", 3e1, 4)],
+)
+def test_divergent_fit_is_never_reported_converged(setup, optimizer, lr, epochs):
+    """SGD/Adam with a huge rate: the parameters run away (the model saturates, so the
+    gradient vanishes at a χ² far above the start's); the status says so, not 'converged'."""
+    xs = make_xsec(setup)
+    targets = F.pseudo_data(xs)
+    xs.fnp.set_vector(xs.fnp.get_vector() * 1.2)
+    result = F.fit(xs, targets, F.FitSettings(optimizer=optimizer, lr=lr, epochs=epochs))
+    assert not result.converged, result.reason
+    assert result.status in ("diverged", "non_finite") and result.failed, result.status
+    assert result.summary().splitlines()[1].startswith("FAILED: "), result.summary()
+    assert result.covariance is None  # no Hessian at a meaningless point
+    finite = [h["loss"] for h in result.history if h["loss"] == h["loss"]]
+    assert not finite or finite[-1] > result.extra["start_loss"] or "ran away" in result.reason
 
 
 def test_noise_is_reproducible_and_chi2_is_sensible(setup):

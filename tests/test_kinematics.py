@@ -90,7 +90,14 @@ def test_y_derived_when_absent_and_checked_when_given():
         ({"data__Q2": [1.0, -2.0]}, "k.yaml: point 1: Q2 = -2.0 violates Q² > 0"),
         ({"data__Q2": [0.0, 2.0]}, "k.yaml: point 0: Q2 = 0.0 violates Q² > 0"),
         ({"data__PhT": [-0.1, 0.2]}, "k.yaml: point 0: PhT = -0.1 violates PhT ≥ 0"),
-        ({"data__PhT": [float("nan"), 0.2]}, "k.yaml: point 0: PhT is NaN"),
+        ({"data__PhT": [float("nan"), 0.2]}, "k.yaml: data.PhT[0] (point 0): nan is not a finite"),
+        ({"data__PhT": [0.1, float("inf")]}, "k.yaml: data.PhT[1] (point 1): inf is not a finite"),
+        ({"data__x": [0.1, float("-inf")]}, "k.yaml: data.x[1] (point 1): -inf is not a finite"),
+        ({"data__y": [0.5, float("nan")]}, "k.yaml: data.y[1] (point 1): nan is not a finite"),
+        ({"header__Vs": float("inf")}, "k.yaml: header.Vs = inf is not a finite number"),
+        ({"data__pht": [0.1, 0.2]}, "k.yaml: data.pht: unknown column (allowed: x, Q2, z, PhT"),
+        ({"data__Q": [1.0, 2.0]}, "data.Q: unknown column (allowed: x, Q2, z, PhT, y, label)"),
+        ({"data__xB": [0.1, 0.2]}, "data.xB: unknown column"),
         ({"data__x": [0.1, 0.2, 0.3]}, "data.Q2 has 2 values but data.x has 3"),
         ({"data__z": [0.5, "a"]}, "k.yaml: data.z[1] (point 1): not a number: 'a'"),
         ({"data__x": []}, "data holds no points"),
@@ -124,7 +131,7 @@ def test_missing_sections_and_fields(tmp_path):
         from_mapping(d, source="k.yaml")
     p = tmp_path / "bad.yaml"
     p.write_text("header: [1,\n")
-    with pytest.raises(KinematicsError, match=r"bad\.yaml: malformed YAML"):
+    with pytest.raises(KinematicsError, match=r"bad\.yaml: line 2: malformed YAML"):
         load_kinematics(p)
 
 
@@ -148,3 +155,24 @@ def test_random_points_are_reproducible_and_in_range():
     assert a.fingerprint() == b.fingerprint() != random_points(50, seed=3).fingerprint()
     assert len(a) == 50 and bool(((a.x >= 0.01) & (a.x <= 0.5)).all())
     assert bool(((a.y > 0) & (a.y <= 1)).all())
+
+
+def test_file_defects_name_file_line_column_and_point(tmp_path):
+    """YAML 1.2 numbers are read; .inf, unknown columns and duplicate keys are refused."""
+    base = "header: {Vs: 140.0}\ndata:\n  x: [1e-2, 2e-2]\n  Q2: [2.0, 4E0]\n  z: [0.3, 0.4]\n"
+    p = tmp_path / "k.yaml"
+    p.write_text(base + "  PhT: [1e-1, 0.2]\n")
+    kin = load_kinematics(p)
+    assert kin.x.tolist() == [0.01, 0.02] and kin.PhT.tolist() == [0.1, 0.2]
+    for tail, pattern in (
+        ("  PhT: [0.1, .inf]\n", r"k\.yaml: data\.PhT\[1\] \(point 1\): inf is not a finite"),
+        ("  PhT: [0.1, .nan]\n", r"data\.PhT\[1\] \(point 1\): nan is not a finite"),
+        ("  PhT: [0.1, 0.2]\n  Pht: [1, 2]\n", r"data\.Pht: unknown column .* did you mean PhT"),
+        ("  PhT: [0.1, 0.2]\n  z: [0.5, 0.5]\n", r"k\.yaml: line 7: duplicate key 'z'"),
+    ):
+        p.write_text(base + tail)
+        with pytest.raises(KinematicsError, match=pattern):
+            load_kinematics(p)
+    with pytest.raises(KinematicsError, match=r"nope: kinematics file not found.*sidis_mix"):
+        load_kinematics("nope")
+    assert len(load_kinematics("hermes_7pt")) == 7  # a shipped file by name

@@ -30,7 +30,8 @@ LAYERS: list[tuple[str, ...]] = [
     ("lumi", "observables"),  # L_q(b) providers + cache; σ and what is measured
     ("tmd", "measurements"),  # b*, matching, Sudakov, hard factor; experimental tables
     ("collinear", "fnp", "kinematics", "config"),  # LHAPDF grids, α_s, α_em; fNP; inputs
-    ("numerics", "compute"),  # J0, b-grids, Hankel transforms; where work runs
+    ("numerics", "compute", "yamlio", "resources"),  # J0, b-grids, Hankel; where work runs;
+    # strict YAML; shipped data by name
     ("constants", "errors", "io", "_version"),  # leaves
 ]
 

@@ -34,17 +34,26 @@ def common_physics_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--config", help="physics/numerics YAML (default: built-in defaults)")
     p.add_argument(
         "--kinematics",
-        default="data/kinematics/sidis_mix.yaml",
-        help="kinematics YAML (default: %(default)s)",
+        default="sidis_mix",
+        help="kinematics YAML: a path or a shipped name (%(default)s, hermes_7pt; "
+        "`sidislab fnp list` shows them) (default: %(default)s)",
     )
     p.add_argument("--all-points", action="store_true", help="also points beyond qT > qToQcut·Q")
     p.add_argument("--lhapdf-path", action="append", default=[], help="extra set folder")
 
 
 def load_inputs(args: argparse.Namespace):
+    import sidislab.resources as resources
     from sidislab.config import Config, load_config
+    from sidislab.errors import KinematicsError
     from sidislab.kinematics import load_kinematics
 
     cfg = load_config(args.config) if args.config else Config()
-    kin = load_kinematics(args.kinematics, qToQcut=cfg.qToQcut) if "kinematics" in args else None
+    kin = None
+    if "kinematics" in args:
+        # the file actually read (a shipped name → its path), for the records of the run
+        args.kinematics = str(
+            resources.resolve("kinematics", args.kinematics, error=KinematicsError)
+        )
+        kin = load_kinematics(args.kinematics, qToQcut=cfg.qToQcut)
     return cfg, kin

@@ -18,7 +18,10 @@ def sets(args: argparse.Namespace) -> int:
 
     found = list_sets(extra_paths=args.path or None)
     if not found:
-        print("no LHAPDF-format sets found (LHAPDF_DATA_PATH, lhapdf paths, data/lhapdf)")
+        print(
+            "no LHAPDF-format sets found (LHAPDF_DATA_PATH, lhapdf paths, "
+            "sidislab/resources/lhapdf)"
+        )
         return 1
     print(format_table([{"set": n, "path": str(p)} for n, p in found], ["set", "path"]))
     return 0

@@ -6,8 +6,8 @@ A set ``NAME`` is a folder ``NAME/`` holding ``NAME.info``. Search order, first 
 2. the folders of the ``LHAPDF_DATA_PATH`` environment variable (colon-separated), in
    order, as LHAPDF itself reads it;
 3. the search paths of the ``lhapdf`` Python module (``lhapdf.paths()``), when it imports;
-4. the project's own sets, ``data/lhapdf/`` beside the package
-   (the checkout's ``data/lhapdf``).
+4. the sets shipped with the package (``sidislab/resources/lhapdf``; a checkout links
+   ``data/lhapdf`` there), so they are found from an installed wheel too.
 
 Folders that do not exist are skipped; the same folder is searched once.
 """
@@ -21,14 +21,16 @@ import os
 from collections.abc import Iterable
 from pathlib import Path
 
+import sidislab.resources as resources
 from sidislab.errors import SetNotFoundError
 
 logger = logging.getLogger(__name__)
 
 __all__ = ["PROJECT_DATA", "find_set", "list_sets", "search_paths"]
 
-PROJECT_DATA: Path = Path(__file__).resolve().parents[2] / "data" / "lhapdf"
-"""The project's embedded sets (``make data``)."""
+PROJECT_DATA: Path = resources.folder("lhapdf")
+"""The embedded sets shipped with the package (``sidislab/resources/lhapdf``, linked from
+the checkout's ``data/lhapdf``; ``make data`` regenerates them)."""
 
 
 @functools.lru_cache(maxsize=1)

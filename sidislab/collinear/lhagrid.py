@@ -33,13 +33,16 @@ import yaml
 
 from sidislab.errors import GridFileError
 from sidislab.io import atomic_write
+from sidislab.yamlio import parse_yaml
 
 logger = logging.getLogger(__name__)
 
 __all__ = [
+    "RANGE_TOLERANCE",
     "DatFile",
     "GridBlock",
     "InfoFile",
+    "check_against_info",
     "format_info",
     "normalise_pid",
     "read_dat",
@@ -47,26 +50,6 @@ __all__ = [
     "write_dat",
     "write_info",
 ]
-
-
-class _InfoLoader(yaml.SafeLoader):
-    """Safe YAML loader that also reads ``1e-06``-style numbers as floats.
-
-    PyYAML follows YAML 1.1, whose float pattern needs a decimal point, so ``1e-06`` (as
-    written by many LHAPDF producers) would be read as a string. LHAPDF's own parser
-    (yaml-cpp + ``lexical_cast``) reads it as a number; so do we.
-    """
-
-
-_FLOAT_RE = re.compile(
-    r"""^(?:[-+]?(?:[0-9][0-9_]*)\.[0-9_]*(?:[eE][-+]?[0-9]+)?
-    |[-+]?(?:[0-9][0-9_]*)(?:[eE][-+]?[0-9]+)
-    |\.[0-9_]+(?:[eE][-+]?[0-9]+)?
-    |[-+]?\.(?:inf|Inf|INF)
-    |\.(?:nan|NaN|NAN))$""",
-    re.X,
-)
-_InfoLoader.add_implicit_resolver("tag:yaml.org,2002:float", _FLOAT_RE, list("-+0123456789."))
 
 
 def normalise_pid(pid: int) -> int:
@@ -157,14 +140,7 @@ def read_info(path: str | Path) -> InfoFile:
         raise GridFileError(f"{path}: info file not found") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise GridFileError(f"{path}: cannot read info file ({exc})") from exc
-    try:
-        data = yaml.load(text, Loader=_InfoLoader)
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line = f", line {mark.line + 1}" if mark is not None else ""
-        raise GridFileError(f"{path}{line}: invalid YAML in info file: {exc.problem}") from exc
-    except yaml.YAMLError as exc:
-        raise GridFileError(f"{path}: invalid YAML in info file: {exc}") from exc
+    data = parse_yaml(text, str(path), error=GridFileError)
     if not isinstance(data, dict):
         raise GridFileError(f"{path}, line 1: info file is not a YAML mapping of keys to values")
     return InfoFile(path=path, data=data, text=text)
@@ -254,12 +230,7 @@ def read_dat(path: str | Path, expected_nflav: int | None = None) -> DatFile:
         raise GridFileError(
             f"{path}, line {len(lines)}: no '---' line closing the header: not an lhagrid1 file"
         )
-    try:
-        header = yaml.load("\n".join(header_lines), Loader=_InfoLoader) or {}
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = mark.line + 1 if mark is not None else 1
-        raise GridFileError(f"{path}, line {line}: invalid YAML header: {exc}") from exc
+    header = parse_yaml("\n".join(header_lines), str(path), error=GridFileError) or {}
     if not isinstance(header, dict):
         raise GridFileError(f"{path}, line 1: header is not a YAML mapping")
     fmt = header.get("Format", "lhagrid1")
@@ -403,6 +374,66 @@ def read_dat(path: str | Path, expected_nflav: int | None = None) -> DatFile:
     if not blocks:
         raise GridFileError(f"{path}, line {last_sep_line}: no data block after the header")
     return DatFile(path=path, header=header, blocks=blocks)
+
+
+RANGE_TOLERANCE = 1e-2
+"""Relative tolerance of the ``.info`` ranges against the grid's knots: producers round
+``QMin``/``QMax``/``XMin``/``XMax`` in the ``.info`` (JAM20 writes ``QMax: 3.16e+02`` for a
+last knot of 316.228 GeV), so 1 % passes them while a grid cut at a subgrid boundary (the
+next knot is a quark threshold, a factor ≥ 1.5 away) fails."""
+
+
+def check_against_info(dat: DatFile, info: InfoFile, tolerance: float = RANGE_TOLERANCE) -> None:
+    """Check a member grid against its set's ``.info``, as LHAPDF's metadata promise it.
+
+    * the Q range of the knots (first knot of the first block, last knot of the last block)
+      equals ``QMin``/``QMax`` and the x range equals ``XMin``/``XMax``, to ``tolerance``
+      relative (a ``.dat`` cut after a complete block is a valid file on its own: only the
+      ``.info`` range shows that Q above the cut is missing, where the grid would freeze);
+    * the flavours of the blocks are those of ``Flavors`` (in any order), and
+      ``NumFlavors`` does not exceed the number of quark flavours present.
+
+    Keys absent from the ``.info`` are not checked. Raises :class:`GridFileError` naming
+    the ``.dat`` file and line, the ``.info`` key and line, and both values.
+    """
+    first, last = dat.blocks[0], dat.blocks[-1]
+    for key, grid_value, line, what in (
+        ("QMin", float(first.qs[0]), first.line + 1, "first Q knot"),
+        ("QMax", float(last.qs[-1]), last.line + 1, "last Q knot"),
+        ("XMin", float(first.xs[0]), first.line, "first x knot"),
+        ("XMax", float(first.xs[-1]), first.line, "last x knot"),
+    ):
+        declared = info.number(key)
+        if declared is None:
+            continue
+        if abs(grid_value - declared) > tolerance * abs(declared):
+            hint = (
+                f" (the grid stops {len(dat.blocks)} block(s) in: file cut short?)"
+                if key == "QMax" and grid_value < declared
+                else ""
+            )
+            raise GridFileError(
+                f"{dat.path}, line {line}: {what} = {grid_value:g} but "
+                f"{info.where(key)} declares {key} = {declared:g}{hint}; the grid must span "
+                f"the .info range (to {tolerance:.0%})"
+            )
+    flavors = info.data.get("Flavors")
+    if isinstance(flavors, list) and all(isinstance(p, int) for p in flavors):
+        declared_pids = {normalise_pid(p) for p in flavors}
+        if declared_pids != set(first.pids):
+            raise GridFileError(
+                f"{dat.path}, line {first.line + 2}: flavours {first.pids} differ from "
+                f"{info.where('Flavors')} Flavors {sorted(declared_pids)}"
+            )
+    nf = info.integer("NumFlavors")
+    quarks = sum(1 for p in first.pids if 0 < p <= 6)
+    if nf is not None and not 0 <= nf <= 6:
+        raise GridFileError(f"{info.where('NumFlavors')}: NumFlavors = {nf} not in 0..6")
+    if nf is not None and quarks and nf > quarks:
+        raise GridFileError(
+            f"{info.where('NumFlavors')}: NumFlavors = {nf} but {dat.path} holds only "
+            f"{quarks} quark flavours {first.pids}"
+        )
 
 
 def _data_line_number(lines: list[str], flavour_line: int, row: int) -> int:

@@ -28,6 +28,13 @@ from sidislab.observables.xsec import CrossSection
 log = logging.getLogger(__name__)
 
 OPTIMIZERS = ("lbfgs", "adam", "sgd")
+STATUSES = ("converged", "max_epochs", "diverged", "non_finite", "interrupted")
+"""What a fit can end as (:attr:`FitResult.status`): ``converged`` (a stopping test met at
+a loss not above the start's, parameters finite and not run away), ``max_epochs`` (the epoch
+budget ran out first), ``diverged`` (the parameters ran away, or the optimiser stopped at a
+loss above the start's: a vanishing gradient of a saturated model is not convergence),
+``non_finite`` (the loss or a parameter became NaN/inf), ``interrupted`` (Ctrl-C)."""
+FAILED = ("diverged", "non_finite")
 
 
 @dataclass
@@ -43,6 +50,7 @@ class FitSettings:
     ftol: float = 1e-12  # converged when |Δloss| ≤ ftol·max(1, loss) between epochs…
     gtol: float = 1e-7  # …or when max |∂loss/∂θ| ≤ gtol
     lbfgs_max_iter: int = 20
+    divergence: float = 1e6  # diverged when max |θ − θ₀| > divergence · max(1, max |θ₀|)
     chunk_size: int | None = 1024  # points per forward/backward chunk (bounded memory)
     progress: bool = False
 
@@ -77,6 +85,13 @@ class FitResult:
     interrupted: bool = False
     seconds: float = 0.0
     extra: dict[str, Any] = field(default_factory=dict)
+    status: str = ""
+    """One of :data:`STATUSES`; ``converged`` is ``status == "converged"``."""
+
+    @property
+    def failed(self) -> bool:
+        """The fit diverged or went non-finite: its parameters mean nothing."""
+        return self.status in FAILED
 
     @property
     def final_loss(self) -> float:
@@ -96,7 +111,13 @@ class FitResult:
         """The closing lines a user reads: parameter distance and the verdict."""
         diff, rel = self.parameter_difference()
         what = "fit − true" if self.true is not None else "fit − start"
-        verdict = "converged" if self.converged else "not converged"
+        verdict = {
+            "converged": "converged",
+            "max_epochs": "not converged (max epochs)",
+            "diverged": "FAILED: diverged",
+            "non_finite": "FAILED: non-finite",
+            "interrupted": "not converged (interrupted)",
+        }.get(self.status, "converged" if self.converged else "not converged")
         return f"Param L2 diff: {diff:.6g} (rel {rel:.3g}), {what}\n{verdict}: {self.reason}"
 
     def save(self, path: str | Path, config: dict[str, Any] | None = None) -> Path:
@@ -130,10 +151,9 @@ def fit(
     names = fnp.parameter_names()
     if not names:
         raise ValueError("no free parameters: every fNP parameter is frozen")
-    if len(targets.values) != len(xsec.kin):
-        raise ValueError(
-            f"targets have {len(targets.values)} points, the cross section {len(xsec.kin)}"
-        )
+    n_model = len(xsec.kin) if hasattr(xsec, "kin") else xsec.n_points  # σ or multiplicity
+    if len(targets.values) != n_model:
+        raise ValueError(f"targets have {len(targets.values)} points, the cross section {n_model}")
     initial = fnp.get_vector().tolist()
     param = fnp.free_values
     if s.optimizer == "lbfgs":
@@ -156,7 +176,10 @@ def fit(
 
     fn = loss_of_vector(xsec, targets, s.loss)
     history: list[dict[str, float]] = []
-    converged, reason, interrupted = False, "", False
+    converged, reason, interrupted, status = False, "", False, "max_epochs"
+    theta0 = param.detach().clone()
+    runaway = s.divergence * max(1.0, float(theta0.abs().max()))
+    start_loss, _ = gradient_and_loss(fn, param)
     start = time.perf_counter()
     previous = float("inf")
     bar = None
@@ -167,28 +190,55 @@ def fit(
     try:
         for epoch in range(1, s.epochs + 1):
             opt.step(closure)
+            if not bool(torch.isfinite(param).all()):
+                i = int(torch.nonzero(~torch.isfinite(param.detach()))[0])
+                status = "non_finite"
+                bad = float(param.detach()[i])
+                reason = f"parameter {names[i]} became {bad} at epoch {epoch}"
+                history.append({"epoch": epoch, "loss": float("nan"), "grad_max": float("nan")})
+                break
             current, grad = gradient_and_loss(fn, param)
             if not math.isfinite(current):
+                status = "non_finite"
                 reason = f"loss became {current} at epoch {epoch}"
                 history.append({"epoch": epoch, "loss": current, "grad_max": float("nan")})
                 break
             gmax = float(grad.abs().max())
             history.append({"epoch": epoch, "loss": current, "grad_max": gmax})
+            step = (param.detach() - theta0).abs()
+            if float(step.max()) > runaway:
+                i = int(step.argmax())
+                status = "diverged"
+                reason = (
+                    f"parameter {names[i]} ran away to {float(param.detach()[i]):.3g} (start "
+                    f"{float(theta0[i]):.3g}) at epoch {epoch}, {s.loss} = {current:.6g} "
+                    f"(start {start_loss:.6g}); lower the learning rate (lr = {s.lr:g})"
+                )
+                break
             if callback:
                 callback(epoch, s.epochs, current)
             if bar is not None:
                 bar.update(1)
                 bar.set_postfix(loss=f"{current:.6g}")
             change = abs(previous - current)
+            stopped = ""
             if gmax <= s.gtol:
-                converged, reason = True, f"max |∂{s.loss}/∂θ| = {gmax:.2e} ≤ gtol = {s.gtol:g}"
-                break
-            if change <= s.ftol * max(1.0, abs(current)):
-                converged = True
-                reason = (
+                stopped = f"max |∂{s.loss}/∂θ| = {gmax:.2e} ≤ gtol = {s.gtol:g}"
+            elif change <= s.ftol * max(1.0, abs(current)):
+                stopped = (
                     f"{s.loss} stopped changing: |Δ| = {change:.2e} ≤ ftol·max(1, {s.loss}) "
                     f"(ftol = {s.ftol:g}), max |∂{s.loss}/∂θ| = {gmax:.2e}"
                 )
+            if stopped and current > start_loss * (1 + 1e-9) + 1e-300:
+                status = "diverged"
+                reason = (
+                    f"{stopped}, but at {s.loss} = {current:.6g} above the start's "
+                    f"{start_loss:.6g} (epoch {epoch}): the optimiser left the minimum "
+                    f"(lower the learning rate, lr = {s.lr:g})"
+                )
+                break
+            if stopped:
+                converged, status, reason = True, "converged", stopped
                 break
             previous = current
         else:
@@ -196,8 +246,11 @@ def fit(
                 f"reached {s.epochs} epochs; last change {change:.2e}, "
                 f"max |∂{s.loss}/∂θ| = {gmax:.2e} > gtol = {s.gtol:g}"
             )
+            if current > start_loss * (1 + 1e-9) + 1e-300:
+                status = "diverged"
+                reason += f"; {s.loss} = {current:.6g} ended above the start's {start_loss:.6g}"
     except KeyboardInterrupt:
-        interrupted = True
+        interrupted, status = True, "interrupted"
         reason = f"interrupted by the user after {len(history)} epochs"
         log.warning(reason)
     finally:
@@ -222,7 +275,11 @@ def fit(
         n_points=len(targets.values),
         interrupted=interrupted,
         seconds=time.perf_counter() - start,
+        status=status,
     )
+    result.extra["start_loss"] = start_loss
+    if status in FAILED:
+        log.warning("fit %s: %s", status.replace("_", "-"), reason)
     if with_covariance and converged and s.loss == "chi2":
         try:
             cov = covariance(xsec, targets)

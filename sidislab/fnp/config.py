@@ -2,10 +2,10 @@
 
 A config fixes the model (``MAP22``), whether it is flavour dependent, the starting values
 of all parameters and which of them are free in a fit. Files are read with
-``yaml.safe_load`` only; every violation raises :class:`sidislab.errors.ConfigError`
+:func:`sidislab.yamlio.read_yaml` (safe; YAML 1.2 numbers; duplicate keys rejected); every violation raises :class:`sidislab.errors.ConfigError`
 naming the file, the key and the allowed values.
 
-Schema (``data/fnp/map22_flavour_blind.yaml`` is the default)::
+Schema (the shipped ``map22_flavour_blind`` is the default; ``sidislab fnp list``)::
 
     model: MAP22                 # required; the only model so far
     flavour_dependent: false     # required bool
@@ -22,8 +22,8 @@ Schema (``data/fnp/map22_flavour_blind.yaml`` is the default)::
 With ``flavour_dependent: true``, ``pdf`` and ``ff`` are mappings from flavour-group keys
 (``u``, ``ubar``, ``s+sbar``, ``sea``; see :mod:`sidislab.fnp.flavours`) to parameter sets,
 chosen independently for PDF and FF; ``g2`` stays one shared entry. Numbers may be written
-as YAML floats or as strings that Python's ``float`` reads (PyYAML reads ``1e-3`` as a
-string); NaN and ±inf are rejected.
+as YAML floats (``1e-3`` included) or as strings that Python's ``float`` reads; NaN and
+±inf are rejected.
 """
 
 from __future__ import annotations
@@ -37,10 +37,12 @@ from typing import Any
 
 import yaml
 
+import sidislab.resources as resources
 from sidislab.errors import ConfigError
 from sidislab.fnp.flavours import ALL_GROUP, QUARK_NAMES, SEA, FlavourGroups
 from sidislab.fnp.map22 import FF_PARAMETER_NAMES, PDF_PARAMETER_NAMES
 from sidislab.io import atomic_write
+from sidislab.yamlio import read_yaml
 
 __all__ = [
     "DATA_DIR",
@@ -54,8 +56,9 @@ __all__ = [
     "save_config",
 ]
 
-DATA_DIR: Path = Path(__file__).resolve().parents[2] / "data" / "fnp"
-"""The repository's ``data/fnp`` folder, searched for config names that do not exist as given."""
+DATA_DIR: Path = resources.folder("fnp")
+"""The shipped fNP configs (``sidislab/resources/fnp``), searched for names that do not
+exist as paths; ``sidislab fnp list`` shows them."""
 MODELS: tuple[str, ...] = ("MAP22",)
 """Allowed values of the ``model`` key."""
 
@@ -97,20 +100,27 @@ class FNPConfig:
 
 
 def resolve_config_path(source: str | os.PathLike[str]) -> Path:
-    """Find a config file: ``source`` as given, else relative to the repository root or
-    inside :data:`DATA_DIR` (with or without ``.yaml``).
+    """Find a config file: ``source`` as given, else a shipped config by name
+    (``map22_flavour_blind``, with or without ``.yaml``; a checkout path such as
+    ``data/fnp/map22_flavour_blind.yaml`` works from any folder), see
+    :func:`sidislab.resources.resolve`.
 
     Raises:
-        ConfigError: no candidate exists; the message lists the places tried.
+        ConfigError: nothing matches; the message lists the shipped names.
     """
-    path = Path(source)
-    candidates = [path]
-    if not path.is_absolute():
-        candidates += [DATA_DIR.parents[1] / path, DATA_DIR / path, DATA_DIR / f"{path}.yaml"]
-    for candidate in candidates:
-        if candidate.is_file():
-            return candidate
-    raise ConfigError(f"{source}: fNP config file not found; tried {[str(c) for c in candidates]}")
+    try:
+        return resources.resolve("fnp", source, error=ConfigError)
+    except ConfigError as exc:
+        shipped = ", ".join(resources.names("fnp"))
+        raise ConfigError(
+            f"{source}: fNP config file not found; tried {str(source)!r} and the shipped "
+            f"configs ({shipped}; `sidislab fnp list`)"
+            + (
+                f"; did you mean {str(exc).split('did you mean ')[1]}"
+                if "did you mean" in str(exc)
+                else ""
+            )
+        ) from None
 
 
 def load_config(source: str | os.PathLike[str] | Mapping[str, Any]) -> FNPConfig:
@@ -130,14 +140,7 @@ def load_config(source: str | os.PathLike[str] | Mapping[str, Any]) -> FNPConfig
     if isinstance(source, Mapping):
         return parse_config(source, source="<mapping>")
     path = resolve_config_path(source)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{path}: cannot read the fNP config: {exc}") from exc
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{path}: malformed YAML: {exc}") from exc
+    data = read_yaml(path, what="fNP config", error=ConfigError)
     return parse_config(data, source=str(path))
 
 

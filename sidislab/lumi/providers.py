@@ -14,14 +14,30 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from sidislab.config import Config
+from sidislab.errors import SidislabError
 from sidislab.lumi.base import LuminosityProvider
 
 
 def make_provider(cfg: Config, *, paths: Sequence[str | Path] | None = None) -> LuminosityProvider:
     """The provider named by ``cfg.luminosity.provider``, built from the configuration.
 
-    ``paths`` are extra folders searched for LHAPDF-format sets.
+    ``paths`` are extra folders searched for LHAPDF-format sets. An error raised while
+    building it (an order or scale the provider lacks, a missing set) names the
+    configuration file.
     """
+    try:
+        return _make_provider(cfg, paths)
+    except (SidislabError, ValueError) as exc:
+        if cfg.source in str(exc) or cfg.source.startswith("<"):  # named, or no file
+            raise
+        try:
+            named = type(exc)(f"{cfg.source}: {exc}")
+        except TypeError:  # an exception type with other arguments: keep it as it is
+            raise exc from None
+        raise named from exc
+
+
+def _make_provider(cfg: Config, paths: Sequence[str | Path] | None) -> LuminosityProvider:
     name = cfg.luminosity.provider
     if name == "native":
         from sidislab.lumi.native import NativeProvider
