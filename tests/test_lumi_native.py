@@ -529,3 +529,38 @@ def test_default_toy_sets(apfel_reference: dict) -> None:
         assert (L[:, IDX[q]] > 0).all()
     lu = np.log(L[:, IDX[2]])
     assert np.abs(np.diff(lu, 2, axis=1)).max() < 0.05
+
+
+# --- luminosity.extrapolation: error --------------------------------------------------------
+
+
+def test_extrapolation_error_refuses_only_points_outside_the_sets() -> None:
+    """Under ``error`` the build runs (the engine's internal table nodes lie outside the
+    sets' grids, and that is not the user's business) and gives the same L as
+    ``continuation`` where every point stays inside the embedded sets (QMin = 1 GeV,
+    μ_b* ≥ 1 GeV); a point with x below the PDF set's XMin, or one that needs the FF set
+    below its QMin (C_i = 1/2 puts μ_b* at 0.5 GeV), is refused with its index, the set
+    and the limit."""
+    from sidislab.collinear import load_set
+    from sidislab.errors import ExtrapolationError
+
+    sets = ("sidislab_toy_proton_nlo", "sidislab_toy_pip_nlo")
+    strict = NativeProvider(*sets, 1, extrapolation="error", q_range=(1.0, 10.0))
+    loose = NativeProvider(*sets, 1, extrapolation="continuation", q_range=(1.0, 10.0))
+    kin = kinematics(n=4)
+    np.testing.assert_array_equal(strict.luminosity(kin, B), loose.luminosity(kin, B))
+    assert strict.fingerprint() != loose.fingerprint()  # a cached table never skips the check
+
+    pdf_xmin = load_set(sets[0]).xmin
+    doc = {
+        "header": {"Vs": 300.0},
+        "data": {"x": [0.1, pdf_xmin / 2], "Q2": [1.1, 1.1], "z": [0.4, 0.4], "PhT": [0.1, 0.1]},
+    }
+    low_x = from_mapping(doc, qToQcut=10.0)
+    with pytest.raises(
+        ExtrapolationError, match=r"point 1 .*PDF set sidislab_toy_proton_nlo.*XMin"
+    ):
+        strict.luminosity(low_x, B)
+    low_mu = NativeProvider(*sets, 1, Ci=0.5, extrapolation="error", q_range=(1.0, 10.0))
+    with pytest.raises(ExtrapolationError, match=r"point 0 .*lowest μ_b\* = 0\.5.*QMin = 1 GeV"):
+        low_mu.luminosity(kin, B)

@@ -3,7 +3,7 @@ r"""The ``native`` luminosity provider: sidislab's own TMD engine (:mod:`sidisla
 Per point (x, z, Q, y) and b-node, physics.md §1–3:
 
     L_q(b) = Y₊/x · e_q² · [x f_q^TMD(x; μ_b*)] · [z D_q^TMD(z; μ_b*)] / z
-             · S(b*; μ, ζ)² · H(μ) · α_em(Q)² / Q³,
+             · S(b*; μ, ζ)² · H(Q; μ) · α_em(Q)² / Q³,
 
 b* = b*(b, Q) ("bstarmin", :mod:`sidislab.tmd.bstar`), μ_b* = C_i b0/b*, μ = C_f Q, ζ = Q²,
 q = ±1..±n_f(μ) (other flavours give 0). Units: GeV⁻³ for L (b in GeV⁻¹).
@@ -24,12 +24,19 @@ q = ±1..±n_f(μ) (other flavours give 0). Units: GeV⁻³ for L (b in GeV⁻¹
 * Hadron charge: the FF set is for the positive hadron. ``charge = -1`` uses charge
   conjugation, D_q^{h−} = D_{q̄}^{h+}; ``charge = 0`` uses the average
   (D_q^{h+} + D_{q̄}^{h+})/2, i.e. the mean of h⁺ and h⁻ (e.g. π⁰ from π± by isospin).
-* PerturbativeOrder 0 (LL), 1 (NLL), 2 (NNLL); 3 (N³LL) and the primed (negative) orders
-  raise :class:`sidislab.errors.NotYetImplementedOrder`.
+* PerturbativeOrder 0 (LL), 1 (NLL), −1 (NLL′), 2 (NNLL), −2 (NNLL′), 3 (N³LL)
+  (:mod:`sidislab.tmd.orders`); −3 (N³LL′) raises :class:`sidislab.errors.NotYetImplementedOrder`,
+  as does C_i ≠ 1 with NNLO matching (−2, 3).
+* Defaults (what an LHAPDF user gets): α_s = the PDF set's ``ipol`` interpolation as
+  LHAPDF ``alphasQ`` evaluates it (power-law continuation below the first knot), grids
+  continued below Q_min by LHAPDF's ``continuation`` extrapolator, physical α_em running.
+  The first APFEL++ reference's conventions (v1) are ``alphas="linear-lnq"``,
+  ``extrapolation="freeze"``, ``alphaem_thresholds="swapped"``.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import math
 from collections.abc import Callable, Sequence
@@ -38,7 +45,7 @@ from typing import Any
 import numpy as np
 
 from sidislab.constants import ALPHA_EM_MZ, B0, LEPTON_MASSES, MZ, charge2
-from sidislab.errors import NotYetImplementedOrder
+from sidislab.errors import ExtrapolationError, NotYetImplementedOrder
 from sidislab.kinematics import Kinematics
 from sidislab.lumi.base import LUMI_FLAVOURS, LuminosityProvider, as_nodes
 from sidislab.tmd._util import call_vectorised, n_active
@@ -46,14 +53,20 @@ from sidislab.tmd.bstar import B_MAX, bstar_min
 from sidislab.tmd.evolution import QuarkEvolution
 from sidislab.tmd.hard import hard_factor
 from sidislab.tmd.matching import QUARKS
+from sidislab.tmd.orders import ORDER_NAMES, matching_order
+from sidislab.tmd.orders import check_order as _check_order
 from sidislab.tmd.tabulation import TableSpec, TMDTable
 
 log = logging.getLogger(__name__)
 
-ENGINE_VERSION = 1
-"""Bumped whenever a change of the engine changes its numbers (enters the fingerprint)."""
+ENGINE_VERSION = 2
+"""Bumped whenever a change of the engine changes its numbers (enters the fingerprint).
+2: N³LL and primed orders; the two-loop hard factor's ζ4 sign; defaults ipol/continuation."""
 
-ORDER_NAMES = {0: "LL", 1: "NLL", 2: "NNLL", 3: "N3LL", -1: "NLL'", -2: "NNLL'"}
+ALPHAEM_THRESHOLDS = ("physical", "swapped")
+"""α_em running: ``physical`` (quarks at the PDF set's thresholds, leptons at (0, 0, 1.777)
+GeV) or ``swapped`` (the two lists exchanged, as the APFEL++ reference's Python binding
+call evaluates AlphaQED; 1.1–1.5e-3 lower at 1–10 GeV; see :mod:`sidislab.collinear.alphaem`)."""
 
 _SWAP_UD = [QUARKS.index({1: 2, 2: 1, -1: -2, -2: -1}.get(q, q)) for q in QUARKS]
 _CONJ = [QUARKS.index(-q) for q in QUARKS]
@@ -61,18 +74,8 @@ _E2 = np.array([charge2(q) for q in QUARKS])
 
 
 def check_order(order: int) -> int:
-    """Validate a PerturbativeOrder for the native engine (0, 1, 2)."""
-    if isinstance(order, bool) or int(order) != order:
-        raise ValueError(f"PerturbativeOrder must be an integer, got {order!r}")
-    order = int(order)
-    if order in (0, 1, 2):
-        return order
-    if order in ORDER_NAMES:
-        raise NotYetImplementedOrder(
-            f"PerturbativeOrder {order} ({ORDER_NAMES[order]}) is not yet implemented by the "
-            "native TMD engine (available: 0 LL, 1 NLL, 2 NNLL)"
-        )
-    raise ValueError(f"PerturbativeOrder {order} is not one of {sorted(ORDER_NAMES)}")
+    """Validate a PerturbativeOrder for the native engine (:data:`ORDER_NAMES`)."""
+    return _check_order(order)
 
 
 def _info_get(info: Any, key: str) -> Any:
@@ -104,20 +107,23 @@ class NativeProvider(LuminosityProvider):
         already-loaded set objects (with ``name``, ``flavours``, ``xmin``, ``qmin``,
         ``thresholds``, ``checksum``, ``xfxQ``, ``alphas``; the FF set for the positive
         hadron).
-    order : PerturbativeOrder 0, 1 or 2.
+    order : PerturbativeOrder (:data:`ORDER_NAMES`: 0, 1, −1, 2, −2, 3).
     Ci, Cf : scale factors, μ_b* = C_i b0/b*, μ = C_f Q.
     pdf_member, ff_member : set members (when loading by name).
     alphaem_ref, alphaem_Qref, alphaem_run : α_em(Q_ref) and whether it runs (one-loop
         :class:`sidislab.collinear.AlphaQED` with the PDF set's quark thresholds and lepton
         thresholds (0, 0, 1.777) GeV), else the constant α_em = ``alphaem_ref``.
+    alphaem_thresholds : :data:`ALPHAEM_THRESHOLDS` (``"physical"``, the default, or
+        ``"swapped"``, the APFEL++ reference's evaluation).
     alphaem : a callable Q → α_em overriding the above.
-    alphas : α_s: ``None`` for the PDF set's own (``set.alphas``), a method name passed to
-        ``set.make_alphas`` (e.g. ``"apfel-tab"``, what the APFEL++ reference evaluates,
-        see :mod:`sidislab.collinear.alphas`), or a callable μ [GeV] → α_s.
+    alphas : α_s: a method name passed to ``set.make_alphas`` (default ``"ipol"``, LHAPDF's
+        ``alphasQ``; ``"linear-lnq"`` the v1 reference's statement, ``"apfel-tab"`` what it
+        evaluates, ``"rge"``; see :mod:`sidislab.collinear.alphas`), ``None`` for the set's
+        ``alphas`` attribute, or a callable μ [GeV] → α_s.
     extrapolation, paths : passed to :func:`sidislab.collinear.load_set`. The tables need
-        the sets at μ_b* down to C_i × 1 GeV (b* → b_max), below most sets' Q_min: use
-        ``"freeze"`` (the reference's convention) or ``"continuation"``; ``"error"`` raises
-        while tabulating.
+        the sets at μ_b* down to C_i × 1 GeV (b* → b_max), below most sets' Q_min:
+        ``"continuation"`` (the default, LHAPDF's), ``"freeze"`` (the v1 reference's
+        convention); ``"error"`` raises while tabulating.
     q_range : (Q_lo, Q_hi) in GeV that the engine's tables cover; points outside raise.
     spec : :class:`sidislab.tmd.tabulation.TableSpec` (numerical settings of the tables).
     sudakov_step : node spacing in ln μ of the evolution table.
@@ -139,9 +145,10 @@ class NativeProvider(LuminosityProvider):
         alphaem_ref: float = ALPHA_EM_MZ,
         alphaem_Qref: float = MZ,
         alphaem_run: bool = True,
+        alphaem_thresholds: str = "physical",
         alphaem: Callable | None = None,
-        alphas: str | Callable | None = None,
-        extrapolation: str = "freeze",
+        alphas: str | Callable | None = "ipol",
+        extrapolation: str = "continuation",
         paths: Sequence[str] | None = None,
         q_range: tuple[float, float] = (1.0, 200.0),
         spec: TableSpec | None = None,
@@ -152,9 +159,19 @@ class NativeProvider(LuminosityProvider):
         if not (Ci > 0 and Cf > 0 and math.isfinite(Ci) and math.isfinite(Cf)):
             raise ValueError(f"NativeProvider: Ci and Cf must be finite and > 0, got {Ci}, {Cf}")
         self.Ci, self.Cf = float(Ci), float(Cf)
+        if matching_order(self.order) == 2 and self.Ci != 1.0:
+            raise NotYetImplementedOrder(
+                f"TMDscales.Ci: {self.Ci:g} ≠ 1 at PerturbativeOrder {self.order} "
+                f"({ORDER_NAMES[self.order]}) needs the ln C_i terms of the NNLO matching, which "
+                "the native engine does not provide (allowed: Ci = 1 at orders 3 and -2)"
+            )
         self.extrapolation = extrapolation
-        self.pdf = self._load(pdfset, pdf_member, extrapolation, paths)
-        self.ff = self._load(ffset, ff_member, extrapolation, paths)
+        # Under ``error`` the tables are still built over the engine's whole (x, μ) range
+        # (their nodes reach beyond any set's grid); what is refused is a *point* that
+        # needs a set outside its grid (:meth:`_check_inside_sets`, before any work).
+        table_policy = "continuation" if extrapolation == "error" else extrapolation
+        self.pdf = self._load(pdfset, pdf_member, table_policy, paths)
+        self.ff = self._load(ffset, ff_member, table_policy, paths)
         self.pdf_member = int(getattr(self.pdf, "member", pdf_member))
         self.ff_member = int(getattr(self.ff, "member", ff_member))
         q_lo, q_hi = float(q_range[0]), float(q_range[1])
@@ -172,7 +189,16 @@ class NativeProvider(LuminosityProvider):
         if alphas is None:
             self.alphas = self.pdf.alphas
         elif isinstance(alphas, str):
-            self.alphas = self.pdf.make_alphas(alphas)
+            maker = getattr(self.pdf, "make_alphas", None)
+            if maker is not None:
+                self.alphas = maker(alphas)
+            elif alphas == "ipol":  # a set object without LHAPDF metadata: its own α_s
+                self.alphas = self.pdf.alphas
+            else:
+                raise TypeError(
+                    f"alphas: {alphas!r} needs a set with make_alphas (an LHAPDF set), "
+                    f"got {type(self.pdf).__name__}"
+                )
         elif callable(alphas):
             self.alphas = alphas
         else:
@@ -181,25 +207,52 @@ class NativeProvider(LuminosityProvider):
             )
         self.alphaem_ref, self.alphaem_Qref = float(alphaem_ref), float(alphaem_Qref)
         self.alphaem_run = bool(alphaem_run)
+        if alphaem_thresholds not in ALPHAEM_THRESHOLDS:
+            raise ValueError(
+                f"alphaem.thresholds: {alphaem_thresholds!r} is not allowed "
+                f"(allowed: {', '.join(ALPHAEM_THRESHOLDS)})"
+            )
+        self.alphaem_thresholds = alphaem_thresholds
+        quarks, leptons = tuple(self.thresholds), tuple(LEPTON_MASSES)
+        if alphaem_thresholds == "swapped":
+            quarks, leptons = leptons, quarks
+        self._alphaem_lists = (quarks, leptons)
         self._alphaem_custom = alphaem is not None
         if alphaem is not None:
             self.alphaem = alphaem
         elif self.alphaem_run:
-            self.alphaem = _alpha_qed()(
-                self.alphaem_ref, self.alphaem_Qref, self.thresholds, LEPTON_MASSES
-            )
+            self.alphaem = _alpha_qed()(self.alphaem_ref, self.alphaem_Qref, quarks, leptons)
         else:
             self.alphaem = _ConstantCoupling(self.alphaem_ref)
         self._tables: dict[str, TMDTable] = {}
         self._evolution: QuarkEvolution | None = None
 
     def __getstate__(self) -> dict[str, Any]:
-        """Pickle without the built tables (tens of MB); workers rebuild them lazily, and
-        identically, since they depend on the configuration only."""
+        """Pickle the configuration, not what it loaded or built (for Dask workers).
+
+        The matched-TMD tables (tens of MB) are dropped: they depend on the configuration
+        only and are rebuilt lazily, identically, where the object is unpickled. Sets read
+        from files travel as a :class:`_SetReference` (class, folder, name, member,
+        extrapolation, checksum), not as their grids: :meth:`__setstate__` reads them again
+        on the worker — which must see the same files (the checksum is compared)."""
         state = dict(self.__dict__)
         state["_tables"] = {}
         state["_evolution"] = None
+        for attr in ("pdf", "ff"):
+            state[attr] = _SetReference.of(state[attr]) or state[attr]
         return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        """Re-read referenced sets (once per process) and share the built tables between
+        the copies of one configuration in this process (a worker builds them once)."""
+        state = dict(state)
+        for attr in ("pdf", "ff"):
+            if isinstance(state[attr], _SetReference):
+                state[attr] = state[attr].load()
+        self.__dict__.update(state)
+        if self._alphas_source == "pdfset" and not self._alphaem_custom:
+            key = json.dumps(self.fingerprint(), sort_keys=True, default=str)
+            self._tables = _PROCESS_TABLES.setdefault(key, {})
 
     # --- construction helpers --------------------------------------------------------------
     @classmethod
@@ -216,6 +269,8 @@ class NativeProvider(LuminosityProvider):
             alphaem_ref=cfg.alphaem_ref,
             alphaem_Qref=cfg.alphaem_Qref,
             alphaem_run=cfg.alphaem_run,
+            alphaem_thresholds=getattr(cfg, "alphaem_thresholds", "physical"),
+            alphas=getattr(cfg, "alphas", "ipol"),
             extrapolation=cfg.luminosity.extrapolation,
             paths=paths,
             **kwargs,
@@ -257,7 +312,11 @@ class NativeProvider(LuminosityProvider):
             "bstar": {"prescription": "bstarmin", "b_max": B_MAX, "b_min": "b_max/Q"},
             "pdfset": self._set_id(self.pdf, self.pdf_member),
             "ffset": self._set_id(self.ff, self.ff_member),
-            "extrapolation": self.extrapolation,
+            "extrapolation": {
+                "policy": self.extrapolation,
+                "pdf": str(getattr(self.pdf, "extrapolation", self.extrapolation)),
+                "ff": str(getattr(self.ff, "extrapolation", self.extrapolation)),
+            },
             "thresholds": list(self.thresholds),
             "alphas": {
                 "source": self._alphas_source,
@@ -271,8 +330,9 @@ class NativeProvider(LuminosityProvider):
                     "Qref": self.alphaem_Qref,
                     "run": self.alphaem_run,
                     "order": 0,
-                    "lepton_thresholds": list(LEPTON_MASSES),
-                    "quark_thresholds": list(self.thresholds),
+                    "thresholds": self.alphaem_thresholds,
+                    "quark_thresholds": list(self._alphaem_lists[0]),
+                    "lepton_thresholds": list(self._alphaem_lists[1]),
                 }
             ),
             "engine": {
@@ -304,8 +364,13 @@ class NativeProvider(LuminosityProvider):
     def table(self, kind: str) -> TMDTable:
         """The matched-TMD table of the PDF (``'pdf'``) or FF (``'ff'``) set (built once)."""
         if kind not in self._tables:
+            key = self._table_key(kind)
+            shared = _SHARED_TABLES.get(key) if key is not None else None
+            if shared is not None:  # same matching, set, C_i, α_s, μ0-range: same numbers
+                self._tables[kind] = shared
+                return shared
             cset = self.pdf if kind == "pdf" else self.ff
-            bps = self._breakpoints(with_alphas=self.order == 2)
+            bps = self._breakpoints(with_alphas=matching_order(self.order) >= 1)
             log.info(
                 "native: tabulating %s TMDs of %s (order %d)",
                 kind,
@@ -323,7 +388,65 @@ class NativeProvider(LuminosityProvider):
                 breakpoints=bps,
                 spec=self.spec,
             )
+            if key is not None:
+                _SHARED_TABLES[key] = self._tables[kind]
+                while len(_SHARED_TABLES) > _SHARED_TABLES_MAX:
+                    _SHARED_TABLES.pop(next(iter(_SHARED_TABLES)))
         return self._tables[kind]
+
+    def _table_key(self, kind: str) -> str | None:
+        """What a matched-TMD table depends on, or None when that cannot be stated (a custom
+        α_s callable): the set, the *matching* order (NLL = LL, NNLL = NLL′, N³LL = NNLL′),
+        C_i, α_s, thresholds, μ0-range and the table spec. C_f does not enter: scale
+        variations in C_f and the orders that share a matching reuse one table."""
+        if self._alphas_source != "pdfset":
+            return None
+        cset, member = (self.pdf, self.pdf_member) if kind == "pdf" else (self.ff, self.ff_member)
+        doc = {
+            "kind": kind,
+            "set": self._set_id(cset, member),
+            "extrapolation": str(getattr(cset, "extrapolation", self.extrapolation)),
+            "matching": matching_order(self.order),
+            "Ci": self.Ci,
+            "alphas": str(getattr(self.alphas, "method", "")),
+            "alphas_set": self._set_id(self.pdf, self.pdf_member),
+            "thresholds": list(self.thresholds),
+            "mu0": list(self._mu0_range()),
+            "spec": self.spec.as_dict(),
+            "engine": ENGINE_VERSION,
+        }
+        return json.dumps(doc, sort_keys=True, default=str)
+
+    def _check_inside_sets(
+        self, x: np.ndarray, z: np.ndarray, Q: np.ndarray, b: np.ndarray, src: str
+    ) -> None:
+        """``luminosity.extrapolation: error``: refuse the first point whose luminosity needs
+        a collinear set outside its grid. A point needs the PDF at x and the FF at z for
+        μ_b* = C_i b0/b*(b, Q) over its b-nodes (physics.md §3): from its largest b-node
+        (smallest μ_b*) to its smallest (largest μ_b*)."""
+        mu = self.Ci * B0 / bstar_min(b, Q[:, None])
+        mu_lo, mu_hi = mu.min(axis=1), mu.max(axis=1)
+        eps = 1e-9
+        for what, var, cset, v in (("PDF", "x", self.pdf, x), ("FF", "z", self.ff, z)):
+            lim = [float(getattr(cset, k, math.nan)) for k in ("xmin", "xmax", "qmin", "qmax")]
+            if any(math.isnan(val) for val in lim):
+                continue  # a set that does not publish its grid: nothing to compare with
+            xmin, xmax, qmin, qmax = lim
+            tests = (
+                (v < xmin * (1 - eps), var, v, f"< XMin = {xmin:.6g}"),
+                (v > xmax * (1 + eps), var, v, f"> XMax = {xmax:.6g}"),
+                (mu_lo < qmin * (1 - eps), "lowest μ_b*", mu_lo, f"GeV < QMin = {qmin:.6g} GeV"),
+                (mu_hi > qmax * (1 + eps), "highest μ_b*", mu_hi, f"GeV > QMax = {qmax:.6g} GeV"),
+            )
+            for bad, name, values, limit in tests:
+                if bad.any():
+                    i = int(np.argmax(bad))
+                    raise ExtrapolationError(
+                        f"{src}: point {i} (x = {x[i]:.6g}, z = {z[i]:.6g}, Q = {Q[i]:.6g} GeV) "
+                        f"needs the {what} set {getattr(cset, 'name', '?')} outside its grid: "
+                        f"{name} = {values[i]:.6g} {limit} (luminosity.extrapolation: error; "
+                        "allowed: continuation, freeze, error)"
+                    )
 
     def evolution(self) -> QuarkEvolution:
         """The tabulated quark evolution factor (built once)."""
@@ -355,6 +478,8 @@ class NativeProvider(LuminosityProvider):
                 f"{src}: point {i}: Q = {Q[i]:.6g} GeV outside the native engine's q_range "
                 f"[{q_lo:g}, {q_hi:g}] GeV (set NativeProvider(q_range=...))"
             )
+        if self.extrapolation == "error":
+            self._check_inside_sets(x, z, Q, b, src)
         for name, v, tab in (("x", x, self.table("pdf")), ("z", z, self.table("ff"))):
             low = v < tab.x_range[0]
             if low.any():
@@ -370,9 +495,14 @@ class NativeProvider(LuminosityProvider):
         w_p = abs(tau) if tau >= 0 else 1.0 - abs(tau)
         # Per point: Y₊/x · H · α_em² / (Q³ z), and the flavour mask n_f(μ = C_f Q).
         mu = self.Cf * Q
-        pref = Yp / x * hard_factor(call_vectorised(self.alphas, mu), self.order, self.Cf)
+        nf_mu = n_active(mu, self.thresholds)
+        # H(Q; μ = C_f Q): α_s and n_f at Q, the scale in the logs (APFEL++ HardFactor)
+        hard = hard_factor(
+            call_vectorised(self.alphas, Q), self.order, self.Cf, n_active(Q, self.thresholds)
+        )
+        pref = Yp / x * hard
         pref = pref * call_vectorised(self.alphaem, Q) ** 2 / (Q**3 * z)
-        mask = np.abs(np.asarray(QUARKS))[None, :] <= n_active(mu, self.thresholds)[:, None]
+        mask = np.abs(np.asarray(QUARKS))[None, :] <= nf_mu[:, None]
         coef = pref[:, None] * _E2[None, :] * mask  # [N, 10]
         out = np.empty((len(x), len(LUMI_FLAVOURS), b.shape[1]))
         evo = self.evolution()
@@ -394,6 +524,57 @@ class NativeProvider(LuminosityProvider):
             lum = (f * d).transpose(0, 2, 1) * s2[:, None, :]
             out[sl] = lum * coef[sl, :, None]
         return out
+
+
+_PROCESS_SETS: dict[tuple[Any, ...], Any] = {}
+"""Sets re-read by unpickled providers in this process, by :class:`_SetReference` key."""
+_PROCESS_TABLES: dict[str, dict[str, TMDTable]] = {}
+_SHARED_TABLES: dict[str, TMDTable] = {}
+"""Matched-TMD tables shared between providers of this process (:meth:`NativeProvider._table_key`)."""
+_SHARED_TABLES_MAX = 8
+"""Matched-TMD tables shared by the unpickled providers of one configuration (by fingerprint)."""
+
+
+class _SetReference:
+    """How to read a collinear set again elsewhere: its class, folder, name, member,
+    extrapolation and checksum (what a provider pickles instead of the grids)."""
+
+    def __init__(
+        self, cls: type, folder: str, name: str, member: int, extrapolation: str, checksum: str
+    ) -> None:
+        self.cls, self.folder, self.name = cls, folder, name
+        self.member, self.extrapolation, self.checksum = member, extrapolation, checksum
+
+    @classmethod
+    def of(cls, s: Any) -> _SetReference | None:
+        """The reference of a set read from a folder, else ``None`` (pickled as it is)."""
+        folder = getattr(s, "path", None)
+        needed = ("name", "member", "extrapolation", "checksum")
+        if folder is None or not all(hasattr(s, a) for a in needed):
+            return None
+        return cls(type(s), str(folder), s.name, int(s.member), s.extrapolation, str(s.checksum))
+
+    def key(self) -> tuple[Any, ...]:
+        return (self.cls, self.folder, self.name, self.member, self.extrapolation, self.checksum)
+
+    def load(self) -> Any:
+        """The set, read from its folder (once per process); raises
+        :class:`sidislab.errors.SetError` when the files there are not the pickled ones."""
+        key = self.key()
+        if key not in _PROCESS_SETS:
+            from pathlib import Path
+
+            from sidislab.errors import SetError
+
+            loaded = self.cls(self.name, Path(self.folder), self.member, self.extrapolation)
+            if str(getattr(loaded, "checksum", "")) != self.checksum:
+                raise SetError(
+                    f"{self.folder}: set {self.name} member {self.member} has checksum "
+                    f"{getattr(loaded, 'checksum', '?')} here but {self.checksum} where the "
+                    "provider was built: every worker must see the same set files"
+                )
+            _PROCESS_SETS[key] = loaded
+        return _PROCESS_SETS[key]
 
 
 def _callable_name(fn: Any) -> str:
