@@ -566,6 +566,14 @@ def method_inert_keys(cfg: Config) -> list[tuple[str, str]]:
                 "integrator.tol/h/n_nodes; bgrid sets the trapezoid/simpson grid",
             )
         )
+    if method != "ogata" and cfg.integrator.adaptive and "bgrid" in cfg.given:
+        out.append(
+            (
+                "bgrid",
+                "integrator.adaptive chooses the nodes per point "
+                "(sidislab.numerics.adaptive); bgrid sets the fixed grid",
+            )
+        )
     if method != "ogata":
         for k in ("tol", "h", "n_nodes"):
             if f"integrator.{k}" in cfg.given:

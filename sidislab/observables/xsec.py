@@ -22,11 +22,13 @@ from typing import Protocol
 import torch
 from torch import Tensor, nn
 
+from sidislab.config import check_memory
 from sidislab.constants import B0, CONV_FACT
-from sidislab.errors import KinematicsError
+from sidislab.errors import ConfigError, KinematicsError
 from sidislab.kinematics import Kinematics
+from sidislab.numerics.adaptive import AdaptiveHankel, AdaptiveOptions
 from sidislab.numerics.bgrid import BGrid, named_grid
-from sidislab.numerics.integrate import GridHankel, OgataHankel, Transform
+from sidislab.numerics.integrate import GridHankel, OgataHankel, Transform, warn_flagged
 
 INTEGRATORS = ("ogata", "trapezoid", "simpson")
 
@@ -39,6 +41,45 @@ class LuminosityLike(Protocol):
     def interpolate(
         self, b: Tensor, dtype: torch.dtype = ..., device: torch.device | str | None = ...
     ) -> Tensor: ...
+
+
+def _check_nodes(
+    n_points: int,
+    n_flavours: int,
+    n_nodes: float,
+    key: str,
+    limit: float | None,
+    source: str = "",
+) -> None:
+    rows = n_flavours + 4  # L at the nodes [N, F, n], fNP, product, kernel, nodes
+    what = f"σ's integrand for {n_points} points × {n_nodes:.3g} b-nodes × {n_flavours} flavours"
+    check_memory(n_points * n_nodes * rows * 8.0, what, key, limit=limit, source=source)
+
+
+def check_integrand_size(
+    n_points: int,
+    n_flavours: int,
+    *,
+    integrator: str = "ogata",
+    grid: BGrid | str | None = None,
+    h: float | None = None,
+    n_nodes: int | None = None,
+    limit: float | None = None,
+    source: str = "",
+) -> None:
+    """Refuse, before anything is allocated, an integrand larger than ``limit`` bytes
+    (:func:`sidislab.config.check_memory`), naming the key that drives its size:
+    ``bgrid.Nb`` for the grid rules, ``integrator.n_nodes`` or ``integrator.h`` for Ogata
+    (whose automatic node count is checked once the nodes are known). ``grid=None`` with a
+    grid rule means an adaptive grid (checked once built)."""
+    if integrator == "ogata" and n_nodes is not None:
+        _check_nodes(n_points, n_flavours, 3 * n_nodes, "integrator.n_nodes", limit, source)
+    elif integrator == "ogata" and h is not None:  # ~4/h nodes until h ξ_k ≥ 4; h/2 doubles
+        n = 3 * min(4.0 / h + 1, 20000)
+        _check_nodes(n_points, n_flavours, n, "integrator.h", limit, source)
+    elif integrator != "ogata" and grid is not None:
+        g = named_grid(grid) if isinstance(grid, str) else grid
+        _check_nodes(n_points, n_flavours, g.Nb, "bgrid.Nb", limit, source)
 
 
 def prefactor(kin: Kinematics) -> Tensor:
@@ -56,9 +97,19 @@ class CrossSection(nn.Module):
             gives fNP_q·DNP_q as [N, 1 or F, Nb].
         integrator: ``ogata`` (default), ``trapezoid`` or ``simpson``.
         grid: b-grid for the grid rules (default: the package default grid).
+        h, n_nodes: Ogata step and node count (config ``integrator.h``/``n_nodes``; None:
+            chosen from ``tol`` and qT); an error with the grid rules.
+        memory_limit: bytes the nodes × luminosity tensors may take (default
+            :func:`sidislab.config.memory_limit_bytes`); above it
+            :class:`~sidislab.errors.ResourceLimitError` names the key to reduce.
         tol, b_scale, b_max: Ogata resolution (see :class:`OgataHankel`). By default
             b_scale = min(0.1, b0/(2Q)) GeV⁻¹ per point: L(b) changes shape where b*
             leaves b_min = b0/Q, so the nodes must resolve that region at high Q.
+        adaptive: trapezoid/Simpson on a grid chosen per point
+            (:class:`sidislab.numerics.adaptive.AdaptiveHankel`, nodes [N, n]) from qT, b0/Q
+            and the integrand at the fNP parameters of construction, refined until the
+            error estimate is below ``adaptive_options.tol`` (default 1e-4) relative;
+            ``grid`` is then not used.
 
     ``forward()`` returns σ [N]; :meth:`with_error` returns σ and the integrator's error
     estimate (grid halving or h vs h/2).
@@ -75,16 +126,37 @@ class CrossSection(nn.Module):
         tol: float = 1e-8,
         b_scale: float | None = None,
         b_max: float = 40.0,
+        h: float | None = None,
+        n_nodes: int | None = None,
+        memory_limit: float | None = None,
+        adaptive: bool = False,
+        adaptive_options: AdaptiveOptions | None = None,
         dtype: torch.dtype = torch.float64,
         device: torch.device | str | None = None,
     ) -> None:
         super().__init__()
+        if adaptive and integrator == "ogata":
+            raise ValueError("adaptive b-grids apply to the trapezoid and simpson integrators")
         if integrator not in INTEGRATORS:
             raise ValueError(
                 f"unknown integrator {integrator!r} (allowed: {', '.join(INTEGRATORS)})"
             )
         if len(kin) == 0:
             raise KinematicsError(f"{kin.source}: no kinematic points to compute")
+        if integrator != "ogata" and (h is not None or n_nodes is not None):
+            raise ConfigError(
+                f"integrator.h/n_nodes set Ogata's nodes; integrator {integrator!r} uses the "
+                "bgrid (give bgrid.Nb instead)"
+            )
+        check_integrand_size(
+            len(kin),
+            len(tuple(lumi.flavours)),
+            integrator=integrator,
+            grid=None if adaptive else grid,
+            h=h,
+            n_nodes=n_nodes,
+            limit=memory_limit,
+        )
         device = torch.device(device) if device is not None else kin.device
         self.kin = kin.to(device=device, dtype=dtype)
         self.fnp = fnp
@@ -98,18 +170,40 @@ class CrossSection(nn.Module):
             if b_scale is None:
                 b_scale = torch.clamp(B0 / (2.0 * self.kin.Q), max=0.1)
             self.transform = OgataHankel(
-                qT, tol=tol, b_scale=b_scale, b_max=b_max, dtype=dtype, device=device
+                qT,
+                tol=tol,
+                b_scale=b_scale,
+                b_max=b_max,
+                h=h,
+                n_nodes=n_nodes,
+                dtype=dtype,
+                device=device,
             )
             nodes, half = self.transform.nodes, self.transform.half_step_nodes
+        elif adaptive:
+            self.transform = AdaptiveHankel(
+                qT,
+                lambda b: self.integrand(b, self._lumi_at(lumi, b, dtype, device)),
+                rule=integrator,
+                b_scale=B0 / self.kin.Q,
+                options=adaptive_options,
+                dtype=dtype,
+                device=device,
+            )
+            nodes, half = self.transform.nodes, None
         else:
             g = named_grid(grid) if isinstance(grid, str) else (grid or named_grid("default"))
             self.transform = GridHankel(qT, g, integrator, dtype=dtype, device=device)
             nodes, half = self.transform.b.expand(len(self.kin), -1), None
+        n_total = nodes.shape[-1] + (half.shape[-1] if half is not None else 0)
+        key = "integrator.tol/h/n_nodes" if integrator == "ogata" else "bgrid.Nb"
+        _check_nodes(len(kin), len(self.flavours), n_total, key, memory_limit)
         self.register_buffer("nodes", nodes)
         self.register_buffer("L", self._lumi_at(lumi, nodes, dtype, device))
         self._lumi_source = lumi
         self._half_nodes = half
         self._L_half: Tensor | None = None
+        self._L_quarter: Tensor | None = None
 
     def _lumi_at(self, lumi: LuminosityLike, b: Tensor, dtype, device) -> Tensor:
         L = lumi.interpolate(b, dtype=dtype, device=device)
@@ -128,8 +222,10 @@ class CrossSection(nn.Module):
         """Σ_q fNP_q DNP_q L_q at nodes b [n_pts, n] of ``points`` → [n_pts, n]."""
         flavours = None if self.flavour_blind else self.flavours
         kin = self.kin
-        f = self.fnp(kin.x[points], kin.z[points], b, self.zeta[points], flavours)
-        return (f * L).sum(1)
+        args = (kin.x[points], kin.z[points], b, self.zeta[points])
+        if hasattr(self.fnp, "contract"):  # per parameter set, no [N, F, Nb] product
+            return self.fnp.contract(*args, L, flavours)
+        return (self.fnp(*args, flavours) * L).sum(1)
 
     def _weights(self) -> Tensor:
         """The quadrature weights per point and node, [N, n]: I = Σ weights · F(nodes)."""
@@ -140,15 +236,24 @@ class CrossSection(nn.Module):
     def _integrate(self, with_error: bool) -> Transform:
         if self.integrator == "ogata":
             main = self.transform.weights
-            value = (main * self.integrand(self.nodes, self.L)).sum(-1)
+            F = self.integrand(self.nodes, self.L)
+            value = (main * F).sum(-1)
             if not with_error:
                 return Transform(value, torch.zeros_like(value))
             if self._L_half is None:
                 self._L_half = self._lumi_at(
                     self._lumi_source, self._half_nodes, self.L.dtype, self.L.device
                 )
-            half = self.transform.sum(lambda b: self.integrand(b, self._L_half), half=True)
-            return Transform(value, (value - half).abs().detach())
+            with torch.no_grad():
+                half = self.transform.sum(lambda b: self.integrand(b, self._L_half), half=True)
+                if self._L_quarter is None:
+                    self._L_quarter = self._lumi_at(
+                        self._lumi_source, self.transform.quarter_step_nodes, self.L.dtype, self.L.device
+                    )
+                quarter = self.transform.sum(lambda b: self.integrand(b, self._L_quarter), quarter=True)
+            t = self.transform.estimate(F, value, half, quarter)
+            warn_flagged(t, self.kin.qT, f"{self.kin.source}: Ogata quadrature")
+            return t
         return self.transform(self.integrand(self.nodes, self.L), with_error=with_error)
 
     def forward(self, points: slice | None = None) -> Tensor:
@@ -162,4 +267,4 @@ class CrossSection(nn.Module):
     def with_error(self) -> Transform:
         """σ and the integrator's error estimate, both [N]."""
         t = self._integrate(with_error=True)
-        return Transform(self.prefactor * t.value, self.prefactor * t.error)
+        return Transform(self.prefactor * t.value, self.prefactor * t.error, t.flagged)
