@@ -5,7 +5,15 @@ Measures, in one run and on the same machine: the batched :class:`CrossSection` 
 and flavour dependent; and the old script's structure — a Python loop over points, each
 point's fNP and trapezoid computed on its own — for the same computation (kept here only,
 as the baseline). Each case runs in a fresh process so that the peak-memory figure
-(growth of the resident set during the epoch) belongs to that case alone.
+(growth of the resident set during the epoch) belongs to that case alone. The ratio is
+also given in CPU time (``time.process_time``, all threads of the case's process), which
+is less disturbed than wall time when other processes share the cores; the load average
+is printed before and after.
+
+The batched flavour-dependent epoch evaluates fNP·DNP once per (PDF group, FF group)
+pair with the luminosities of the flavours sharing a pair added first, and the evolution
+factor after the flavour sum (:meth:`sidislab.fnp.FNP.contract`); it still does about
+n_pairs (7 for ``map22_flavour_dependent``) times the elementwise work of the blind one.
 
     python benchmarks/bench_fit.py [--device cuda] [--quick]
 """
@@ -14,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import multiprocessing as mp
+import os
 import resource
 import time
 from pathlib import Path
@@ -98,17 +107,25 @@ def _case(n: int, mode: str, flavour: str, device: str, queue) -> None:
     if device.startswith("cuda"):
         torch.cuda.synchronize()
     rss0 = _rss_mib()
-    times = []
+    times, cpu = [], []
     repeats = 3 if mode == "batched" else 1
     for _ in range(repeats):
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         epoch()
         if device.startswith("cuda"):
             torch.cuda.synchronize()
         times.append(time.perf_counter() - t0)
+        cpu.append(time.process_time() - c0)
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB → MiB (Linux)
     gpu = torch.cuda.max_memory_allocated() / 2**20 if device.startswith("cuda") else None
-    queue.put({"time": min(times), "peak_growth_mib": max(0.0, peak - rss0), "gpu_mib": gpu})
+    queue.put(
+        {
+            "time": min(times),
+            "cpu": min(cpu),
+            "peak_growth_mib": max(0.0, peak - rss0),
+            "gpu_mib": gpu,
+        }
+    )
 
 
 def run(n: int, mode: str, flavour: str, device: str) -> dict:
@@ -131,21 +148,25 @@ def main() -> None:
         f"one epoch (χ² forward + backward, 21 parameters), {NB} b-nodes, {args.device}, "
         f"{torch.get_num_threads()} threads"
     )
+    print(f"load average before: {' '.join(f'{v:.2f}' for v in os.getloadavg())}")
     print(
         f"{'fNP':<10} {'N':>6} {'batched [s]':>12} {'loop [s]':>10} {'loop/batched':>13} "
-        f"{'batched/N [ms]':>15} {'peak growth [MiB]':>18}"
+        f"{'(CPU time)':>11} {'batched/N [ms]':>15} {'peak growth [MiB]':>18}"
     )
     for flavour in ("blind", "dependent"):
         for n in sizes:
             b = run(n, "batched", flavour, args.device)
             loop = run(n, "loop", flavour, "cpu") if n <= 1000 else None
             ratio = f"{loop['time'] / b['time']:.0f}×" if loop else "—"
+            cratio = f"{loop['cpu'] / b['cpu']:.0f}×" if loop and args.device == "cpu" else "—"
             lt = f"{loop['time']:.3f}" if loop else "(skipped)"
             mem = b["gpu_mib"] if b["gpu_mib"] is not None else b["peak_growth_mib"]
             print(
-                f"{flavour:<10} {n:>6} {b['time']:>12.4f} {lt:>10} {ratio:>13} "
+                f"{flavour:<10} {n:>6} {b['time']:>12.4f} {lt:>10} {ratio:>13} {cratio:>11} "
                 f"{1e3 * b['time'] / n:>15.3f} {mem:>18.0f}"
             )
+
+    print(f"load average after: {' '.join(f'{v:.2f}' for v in os.getloadavg())}")
 
 
 if __name__ == "__main__":

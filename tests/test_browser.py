@@ -12,8 +12,8 @@ Each action must change what is on the screen:
 
 Screenshots go to ``reports/browser/``. JupyterLab runs on 127.0.0.1 with a random token
 and port, from a temporary root holding a copy of the notebook and the data it reads,
-with temporary Jupyter config/data/runtime/settings/workspace folders and a temporary
-``SIDISLAB_CACHE_DIR``; it is shut down (REST call, then SIGTERM/SIGKILL of its process
+with temporary Jupyter config/data/runtime/settings/workspace folders and the session's
+luminosity cache as ``SIDISLAB_CACHE_DIR`` (``lumi_cache_dir`` in conftest); it is shut down (REST call, then SIGTERM/SIGKILL of its process
 group) when the test ends, and it would stop by itself after 15 idle minutes.
 Skipped, with the reason, when ``/usr/bin/chromium`` or Playwright is missing.
 """
@@ -39,7 +39,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.timeout(900)]
 
 REPO = Path(__file__).resolve().parents[1]
 NOTEBOOK = "03_synthetic_fit.ipynb"
-CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM = Path(os.environ.get("SIDISLAB_CHROMIUM", "/usr/bin/chromium"))  # as conftest
 SHOTS = REPO / "reports" / "browser"
 CHROMIUM_ARGS = [
     "--headless",
@@ -75,8 +75,9 @@ def _free_port() -> int:
 class Lab:
     """A JupyterLab server started for this test (see the module docstring)."""
 
-    def __init__(self, base: Path) -> None:
+    def __init__(self, base: Path, cache_dir: Path) -> None:
         self.base = base
+        self.cache_dir = cache_dir
         self.root = base / "root"
         self.port = _free_port()
         self.token = secrets.token_hex(16)
@@ -118,12 +119,12 @@ class Lab:
             "JUPYTERLAB_WORKSPACES_DIR": "lab-workspaces",
             "IPYTHONDIR": "ipython",
             "MPLCONFIGDIR": "matplotlib",
-            "SIDISLAB_CACHE_DIR": "sidislab-cache",
         }
         for var, name in folders.items():
             path = self.base / name
             path.mkdir(parents=True, exist_ok=True)
             env[var] = str(path)
+        env["SIDISLAB_CACHE_DIR"] = str(self.cache_dir)  # the session's tables
         env.pop("JUPYTER_PATH", None)
         env["PYTHONUNBUFFERED"] = "1"
         return env
@@ -206,9 +207,9 @@ class Lab:
 
 
 @pytest.fixture(scope="module")
-def lab(tmp_path_factory):
+def lab(tmp_path_factory, lumi_cache_dir):
     _playwright()
-    server = Lab(tmp_path_factory.mktemp("lab"))
+    server = Lab(tmp_path_factory.mktemp("lab"), lumi_cache_dir)
     server.prepare()
     try:
         server.start()
@@ -367,3 +368,108 @@ def test_notebook_03_sliders_and_run_button_redraw_in_jupyterlab(lab, tmp_path):
         f"browser test: Run All done after {t_run:.0f} s, whole test {time.monotonic() - t0:.0f} s; "
         f"screenshots in {SHOTS}"
     )
+
+
+# --- a report page, offline ---------------------------------------------------------------
+
+_MATHS_NOTEBOOK = {
+    "cells": [
+        {
+            "cell_type": "markdown",
+            "metadata": {},
+            "source": "The cross section:\n\n$$\\sigma(q_T) = \\int_0^\\infty "
+            "\\frac{b\\,db}{2\\pi} J_0(b q_T)\\, L(b)$$\n\nand inline $b_* = b_0/Q$.",
+        },
+        {
+            "cell_type": "code",
+            "execution_count": None,
+            "metadata": {"tags": ["parameters"]},
+            "outputs": [],
+            "source": "metrics_path = ''",
+        },
+        {
+            "cell_type": "code",
+            "execution_count": None,
+            "metadata": {},
+            "outputs": [],
+            "source": "from IPython.display import Math\nMath(r'\\int_0^1 x\\,dx = \\tfrac12')",
+        },
+    ],
+    "metadata": {
+        "kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}
+    },
+    "nbformat": 4,
+    "nbformat_minor": 5,
+}
+
+_MATHS_STATE = """() => {
+  const jax = document.querySelectorAll('.MathJax, .MathJax_Display, .MathJax_CHTML, .katex');
+  const text = Array.from(document.querySelectorAll('.jp-MarkdownOutput, .jp-OutputArea-output'))
+    .map(e => e.innerText).join('\\n');  // rendered text (the code cell shows its source)
+  return {rendered: jax.length, raw: text.includes('$$') || text.includes('\\\\int'),
+          idle: !!(window.MathJax && window.MathJax.Hub && window.MathJax.Hub.queue
+                   && window.MathJax.Hub.queue.pending === 0 && window.MathJax.isReady)};
+}"""
+
+
+def test_report_page_renders_maths_with_the_network_blocked(tmp_path):
+    """A page written by `sidislab report`, opened from disk with every request that is not
+    file:// or localhost aborted: MathJax (bundled in reports/_static) typesets the
+    equations — no raw $$ or \\int is left — and the page asks for nothing remote."""
+    sync_api = _playwright()
+    from sidislab.workbench import report
+
+    folder = tmp_path / "notebooks"
+    folder.mkdir()
+    (folder / "40_maths.ipynb").write_text(json.dumps(_MATHS_NOTEBOOK), encoding="utf-8")
+    out = tmp_path / "reports"
+    main = "import sys; from sidislab.cli import main; sys.exit(main())"
+    args = ["report", "--notebook-dir", str(folder), "--out", str(out)]
+    proc = subprocess.run(
+        [sys.executable, "-c", main, *args, "--baselines", str(tmp_path / "baselines")],
+        capture_output=True,
+        text=True,
+        timeout=RUN_ALL_S,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    page = out / "40_maths.html"
+    assert "$$" in page.read_text(encoding="utf-8")  # the TeX is there for MathJax to typeset
+    npm_assets = (report._web_assets() / "html-manager" / "dist" / "embed-amd.js").is_file()
+    blocked: list[str] = []
+
+    def guard(route) -> None:
+        url = route.request.url
+        if url.startswith(("file:", "data:", "blob:", "http://127.0.0.1", "http://localhost")):
+            route.continue_()
+        else:
+            blocked.append(url)
+            route.abort("internetdisconnected")
+
+    with sync_api.sync_playwright() as pw:
+        context = pw.chromium.launch_persistent_context(
+            str(tmp_path / "chromium-profile"),
+            executable_path=str(CHROMIUM),
+            args=CHROMIUM_ARGS,
+            headless=True,
+            offline=True,
+        )
+        try:
+            context.route("**/*", guard)
+            tab = context.pages[0] if context.pages else context.new_page()
+            tab.goto(page.as_uri(), wait_until="load", timeout=ACTION_S * 1000)
+            tab.wait_for_function(
+                f"() => {{ const s = ({_MATHS_STATE})(); return s.idle && s.rendered >= 3; }}",
+                timeout=ACTION_S * 1000,
+                polling=250,
+            )
+            state = tab.evaluate(f"() => ({_MATHS_STATE})()")
+            SHOTS.mkdir(parents=True, exist_ok=True)
+            tab.screenshot(path=str(SHOTS / "report_offline_maths.png"), full_page=True)
+        finally:
+            context.close()
+    assert state["rendered"] >= 3, state  # display, inline and the Math() output
+    assert not state["raw"], "raw TeX left on the page"
+    if npm_assets:
+        assert blocked == [], f"the page asked for remote files: {blocked}"
+    else:  # require.js comes from the CDN without the npm assets; the maths does not
+        assert not [u for u in blocked if "mathjax" in u.lower()], blocked

@@ -567,3 +567,77 @@ def test_exact_transform_through_cache_and_interpolation(cache) -> None:
     numeric = np.trapezoid(g, lnb[:, None, :], axis=-1)
     exact = prov.exact_transform(kin=kin, per_flavour=True)
     np.testing.assert_allclose(numeric, exact, rtol=1e-6, atol=1e-9 * np.abs(exact).max())
+
+
+# --- leftovers of killed builds ---------------------------------------------------------
+
+_KILLED_WRITER = """
+import os, signal, sys
+from pathlib import Path
+from sidislab.io import atomic_path
+from sidislab.lumi import cache as cache_mod
+cache = cache_mod.LuminosityCache(sys.argv[1])
+key = sys.argv[2]
+with cache_mod._locked(cache._lock_path(key), None, "killed build"):
+    with atomic_path(cache.path_for_key(key)) as tmp:
+        with open(tmp, "wb") as fh:
+            fh.write(os.urandom(3 * 2**20))  # a partial table
+            fh.flush()
+            os.kill(os.getpid(), signal.SIGKILL)  # kill -9 in the middle of the write
+"""
+
+
+def _killed_build(cache: LuminosityCache, key: str) -> None:
+    """A builder of ``key`` killed (SIGKILL) while writing its temporary file."""
+    import subprocess
+    import sys
+
+    proc = subprocess.run(
+        [sys.executable, "-c", _KILLED_WRITER, str(cache.cache_dir), key], timeout=120
+    )
+    assert proc.returncode == -9
+
+
+def test_killed_build_leaves_an_orphan_that_info_shows_and_the_next_build_removes(
+    cache, provider, kin, tmp_path, monkeypatch, capsys
+) -> None:
+    from sidislab.cli import main
+
+    other = AnalyticProvider.toy(width_lnQ2=0.07)
+    k_self, k_other = cache.key(provider, kin, SMALL_GRID), cache.key(other, kin, SMALL_GRID)
+    _killed_build(cache, k_self)
+    _killed_build(cache, k_other)
+    temps = cache.temporaries()
+    assert [t["state"] for t in temps] == ["orphaned", "orphaned"]
+    assert {t["key"] for t in temps} == {k_self, k_other}
+    assert all(t["size"] == 3 * 2**20 and t["path"].name.endswith(".tmp") for t in temps)
+    # the command shows them, with their size and what removes them
+    monkeypatch.setenv("SIDISLAB_CACHE_DIR", str(cache.cache_dir))
+    assert main(["lumi", "info"]) == 0
+    out = capsys.readouterr().out
+    assert "2 temporary file(s) of builds" in out and out.count("orphaned") == 3
+    assert "2 orphaned by killed builds (6.0 MiB)" in out
+    # the next build (of either key) removes every orphan, and its own file is sound
+    table = cache.get_or_build(provider, kin, SMALL_GRID, progress=False)
+    assert cache.temporaries() == []
+    assert sorted(p.name for p in cache.cache_dir.iterdir()) == sorted(
+        [table.path.name, f"lumi-{k_self}.lock", f"lumi-{k_other}.lock"]
+    )
+    np.testing.assert_array_equal(table.L, reference_L(provider, kin))
+
+
+def test_temporary_of_a_running_build_is_kept(cache, provider, kin) -> None:
+    """A temporary whose key's lock is held belongs to a live builder: shown, never removed."""
+    other = AnalyticProvider.toy(width_lnQ2=0.07)
+    busy = cache.key(other, kin, SMALL_GRID)
+    with cache_mod._locked(cache._lock_path(busy), None, "running build"):
+        tmp = cache.cache_dir / f".lumi-{busy}.h5.a1b2c3d4.tmp"
+        tmp.write_bytes(b"x" * 1000)
+        assert [(t["key"], t["state"], t["size"]) for t in cache.temporaries()] == [
+            (busy, "being written", 1000)
+        ]
+        assert cache.clean_temporaries() == 0
+        cache.get_or_build(provider, kin, SMALL_GRID, progress=False)  # another key's build
+        assert tmp.exists()
+    assert cache.temporaries()[0]["state"] == "orphaned"  # its builder is gone
+    assert cache.clean_temporaries() == 1000 and not tmp.exists()

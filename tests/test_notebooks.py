@@ -6,10 +6,11 @@ baseline ``data/baselines/<name>.json`` whose parameters are the notebook's defa
 
 Regression (marked ``notebook``): each notebook is executed headless by papermill, in a
 kernel running this interpreter (``sidislab.workbench.report.kernel_environment``), with its
-defaults — the small regression parameters the baseline records — and its luminosity
-cache in a temporary folder. It must run without error (else the failing cell is shown),
-render to HTML with its figures, and record metrics that agree with the baseline within
-the tolerances stored there (else a diff table is shown).
+defaults — the small regression parameters the baseline records — and the session's
+luminosity cache (``lumi_cache_dir``: a table is built once per run). It must run without
+error (else the failing cell is shown), render to HTML with its figures, and record
+metrics that agree with the baseline within the tolerances stored there (else a diff
+table is shown).
 
 Refreshing the baselines on purpose: ``sidislab report --update-baselines`` (``make
 baselines``), then review the diff of ``data/baselines/``. A new notebook needs one file
@@ -94,14 +95,14 @@ def test_baseline_matches_the_defaults(path):
 
 @pytest.mark.notebook
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=_ids)
-def test_notebook_reproduces_its_baseline(path, tmp_path):
+def test_notebook_reproduces_its_baseline(path, tmp_path, lumi_cache_dir):
     baseline = BASELINES / f"{path.stem}.json"
     if not baseline.is_file():
         pytest.fail(f"{path.name}: no baseline {baseline}; create it with {REFRESH}", pytrace=False)
     base = load_baseline(baseline)
     overrides = dict(base.parameters)
     if "cache_dir" in notebook_parameters(path):
-        overrides["cache_dir"] = str(tmp_path / "cache")
+        overrides["cache_dir"] = str(lumi_cache_dir)  # tables shared with the other tests
     with kernel_environment():
         run = run_notebook(path, tmp_path / "out", overrides)
     if run.failure is not None:

@@ -379,6 +379,8 @@ def test_report_end_to_end(books, tmp_path, capsys):
     assert any(report._WIDGET_MIME in k for k in kinds)  # the controls
     html = (out / "10_good.html").read_text()
     assert "data:image/png;base64" in html and "live in JupyterLab" in html
+    assert (out / "_static" / "mathjax" / "MathJax.js").is_file()  # maths renders offline
+    assert 'src="_static/mathjax/MathJax.js?config=' in html and "libs/mathjax" not in html
     index = (out / "index.html").read_text()
     assert "FAILED" in index and "1/1 within tolerance" in index
     assert json.loads((out / "10_good.metrics.json").read_text())["metrics"]["n_times_scale"]
@@ -395,3 +397,142 @@ def test_report_end_to_end(books, tmp_path, capsys):
     err = capsys.readouterr().err
     assert "10_good: metrics outside the baseline tolerance" in err
     assert "n_times_scale" in err and "OUTSIDE" in err and "exact arithmetic" in err
+
+
+# --- a run killed halfway -----------------------------------------------------------------
+
+
+def _finished_run_index(out: Path, tmp_path: Path) -> None:
+    """The index a previous, green run left in ``out``."""
+    write_index([_run(tmp_path, name="10_good")], out, "sidislab report (the previous run)")
+    assert "all ok" in (out / "index.html").read_text()
+
+
+def test_index_of_an_unfinished_run_never_passes(tmp_path):
+    out = tmp_path / "out"
+    write_index(
+        [_run(tmp_path, name="a")],
+        out,
+        "sidislab report",
+        pending=["b", "c"],
+        finished=False,
+        started="2026-01-01T00:00:00+00:00",
+        note="stopped by KeyboardInterrupt",
+    )
+    page = (out / "index.html").read_text()
+    assert "RUNNING — NOT FINISHED" in page and "all ok" not in page
+    assert "1 of 3 notebook(s) done" in page and "stopped by KeyboardInterrupt" in page
+    assert page.count("not run yet") == 2 and 'http-equiv="refresh"' in page
+    summary = json.loads((out / "summary.json").read_text())
+    assert (summary["state"], summary["ok"], summary["pending"]) == ("running", False, ["b", "c"])
+
+
+def test_report_run_holds_its_folder_and_removes_leftovers(tmp_path):
+    from sidislab.io import LockHeldError, exclusive_lock
+
+    out = tmp_path / "out"
+    _finished_run_index(out, tmp_path)
+    leftover = out / ".10_good.ipynb.k1ll3d00.ipynb.tmp"
+    leftover.write_bytes(b"{half a notebook")
+    half_copied = out / "_static" / ".mathjax.x7y8z9.tmp"
+    (half_copied / "t").mkdir(parents=True)
+    with (
+        exclusive_lock(out / ".report.lock", "another run"),
+        pytest.raises(LockHeldError, match=r"sidislab report into .*out.*holds"),
+    ):
+        report.run_report([], out, command="sidislab report")
+    assert leftover.exists() and "all ok" in (out / "index.html").read_text()
+    assert report.run_report([], out, command="sidislab report") == []
+    assert not leftover.exists() and not half_copied.exists()
+    assert json.loads((out / "summary.json").read_text())["state"] == "finished"
+
+
+SLEEPER = [
+    _params("metrics_path = ''"),
+    new_code_cell(
+        "import pathlib, time\n"
+        "pathlib.Path('started.marker').write_text('in the long cell')\n"
+        "time.sleep(600)"
+    ),
+]
+
+
+@pytest.mark.notebook
+def test_killed_report_leaves_an_index_that_says_not_finished(tmp_path):
+    """`sidislab report` killed (SIGKILL) while a notebook runs: the previous green index is
+    gone; the one left says RUNNING — NOT FINISHED, and its summary is not ok."""
+    import signal
+    import subprocess
+    import time
+
+    folder = tmp_path / "notebooks"
+    folder.mkdir()
+    nbformat.write(_notebook(SLEEPER), folder / "30_sleeper.ipynb")
+    out = tmp_path / "reports"
+    _finished_run_index(out, tmp_path)
+    main = "import sys; from sidislab.cli import main; sys.exit(main())"
+    cmd = [sys.executable, "-c", main, "report", "--notebook-dir", str(folder)]
+    cmd += ["--out", str(out), "--baselines", str(tmp_path / "baselines")]
+    proc = subprocess.Popen(
+        cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True
+    )
+    marker = folder / "started.marker"
+    try:
+        deadline = time.monotonic() + 300
+        while not marker.exists():  # the notebook's long cell has started
+            assert proc.poll() is None, proc.stderr.read().decode()
+            assert time.monotonic() < deadline, "the notebook did not start within 300 s"
+            time.sleep(0.2)
+        page = (out / "index.html").read_text()
+        assert "RUNNING — NOT FINISHED" in page and "all ok" not in page
+    finally:
+        os.killpg(proc.pid, signal.SIGKILL)  # the command and its kernel, as kill -9 would
+        proc.wait(timeout=60)
+    assert proc.returncode == -signal.SIGKILL
+    page = (out / "index.html").read_text()
+    assert "RUNNING — NOT FINISHED" in page and "all ok" not in page
+    assert "0 of 1 notebook(s) done" in page and "30_sleeper" in page
+    summary = json.loads((out / "summary.json").read_text())
+    assert (summary["state"], summary["ok"], summary["pending"]) == (
+        "running",
+        False,
+        ["30_sleeper"],
+    )
+
+
+# --- offline pages ------------------------------------------------------------------------
+
+
+def test_offline_assets_and_pages_load_no_remote_script(tmp_path, monkeypatch, caplog):
+    import re
+
+    nb = _notebook([new_markdown_cell("Display maths: $$\\sigma = \\int d^2b\\, L(b)$$")])
+    # without the npm assets: MathJax still local, a warning names what is missing
+    monkeypatch.setenv(report.WEB_ASSETS_ENV, str(tmp_path / "nowhere"))
+    urls = report.offline_assets(tmp_path / "a")
+    assert urls == {"mathjax_url": f"_static/mathjax/MathJax.js?config={report.MATHJAX_CONFIG}"}
+    assert (
+        "html-manager" in caplog.text and (tmp_path / "a" / "_static/mathjax/MathJax.js").is_file()
+    )
+    for sub in (
+        "config/TeX-AMS-MML_HTMLorMML-full.js",
+        "jax/output/HTML-CSS/fonts/STIX-Web/fontdata.js",
+        "config/local/sidislab.js",
+        "LICENSE",
+    ):
+        assert (tmp_path / "a" / "_static/mathjax" / sub).is_file(), sub
+    monkeypatch.delenv(report.WEB_ASSETS_ENV)
+    if not (report._web_assets() / "html-manager" / "dist" / "embed-amd.js").is_file():
+        pytest.skip(f"npm assets absent from {report._web_assets()} (make venv installs them)")
+    page = tmp_path / "b" / "page.html"
+    report.export_html(nb, page)
+    text = page.read_text()
+    srcs = re.findall(r'<script[^>]*\bsrc="([^"]+)"', text)
+    assert any(s.startswith("_static/mathjax/MathJax.js") for s in srcs)
+    assert "_static/requirejs/require.js" in srcs
+    assert not [s for s in srcs if "://" in s], srcs  # nothing from a CDN
+    # the widget manager for pages that carry widget state (ours replace live views by a note)
+    urls = report.offline_assets(page.parent)
+    assert urls["widget_renderer_url"] == "_static/html-manager/embed-amd.js"
+    for rel in ("requirejs/require.js", "html-manager/embed-amd.js"):
+        assert (page.parent / "_static" / rel).is_file(), rel

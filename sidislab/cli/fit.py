@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import argparse
+import sys
 
 from sidislab.cli.base import command, common_physics_args, load_inputs
 
 
 def _setup_fit(p: argparse.ArgumentParser) -> None:
     common_physics_args(p)
-    p.add_argument("--fnp", default="data/fnp/map22_flavour_blind.yaml", help="fNP YAML")
+    p.add_argument(
+        "--fnp",
+        default="map22_flavour_blind",
+        help="fNP YAML: a path or a shipped name (`sidislab fnp list`; default: %(default)s)",
+    )
     p.add_argument(
         "--free",
         nargs="+",
@@ -29,6 +34,23 @@ def _setup_fit(p: argparse.ArgumentParser) -> None:
     p.add_argument("--out", default="fit_result.json", help="results file (JSON)")
     p.add_argument("--check-gradients", action="store_true", help="autograd vs differences")
     p.add_argument("--no-progress", action="store_true")
+    p.add_argument(
+        "--replicas",
+        type=int,
+        metavar="N",
+        help="fit N Monte-Carlo replicas of the targets (Gaussian noise of width δ drawn "
+        "from (--seed, replica)), one file each in --replica-dir; a rerun resumes",
+    )
+    p.add_argument(
+        "--replica-dir",
+        help="folder of the replica files (default: <--out without .json>_replicas)",
+    )
+    p.add_argument(
+        "--dask",
+        metavar="TARGET",
+        help="run replicas on Dask: local:N or tcp://HOST:PORT (default: the config's "
+        "compute.dask, else serial)",
+    )
 
 
 def _prepare_fit(args: argparse.Namespace):
@@ -36,9 +58,11 @@ def _prepare_fit(args: argparse.Namespace):
 
     from sidislab import fit as F
     from sidislab.fnp import load_fnp
+    from sidislab.fnp.config import resolve_config_path
     from sidislab.pipeline import build_cross_section
 
     cfg, kin = load_inputs(args)
+    args.fnp = str(resolve_config_path(args.fnp))  # a shipped name → its path (records)
     fnp = load_fnp(args.fnp)
     if args.free:
         fnp.freeze("*")
@@ -64,6 +88,58 @@ def _prepare_fit(args: argparse.Namespace):
     return cfg, xs, targets
 
 
+def _fit_replicas(args: argparse.Namespace, cfg, xs, targets, settings) -> int:
+    """``--replicas N``: each replica a task (serial or on Dask), one file each, summary."""
+    from pathlib import Path
+
+    from sidislab.compute import Compute, resolve_target
+    from sidislab.fit.parallel import config_cross_section, run_replicas_on
+    from sidislab.fit.replicas import ReplicaData, summarise
+
+    if args.replicas < 1:
+        raise ValueError(f"--replicas must be >= 1, got {args.replicas}")
+    out = Path(args.replica_dir or Path(args.out).with_suffix("").as_posix() + "_replicas")
+    n = len(targets.values)
+    data = ReplicaData(
+        targets.values.tolist(),
+        targets.uncertainties.tolist(),
+        [[] for _ in range(n)],
+        [targets.kind] * n,
+    )
+    kwargs = {
+        "config": cfg.to_dict(),
+        "kinematics": str(Path(args.kinematics).resolve()),
+        "fnp": str(Path(args.fnp).resolve()),
+        "free": list(args.free) if args.free else None,
+        "use_cut": not args.all_points,
+        "paths": [str(Path(p).resolve()) for p in args.lhapdf_path] or None,
+    }
+    with Compute(resolve_target(args.dask, cfg.compute.dask, cfg.source)) as where:
+        print(f"{args.replicas} replicas on: {where.describe()}; files in {out}")
+        if where.dashboard_link:
+            print(f"Dask dashboard: {where.dashboard_link}", flush=True)
+        records = run_replicas_on(
+            where.executor,
+            args.replicas,
+            out,
+            data,
+            config_cross_section,
+            kwargs,
+            settings,
+            seed=args.seed,
+            start=xs.fnp.get_vector().tolist(),
+            share=where.share,
+            callback=lambda r: print(
+                f"replica {r['replica']:>4}: {r['status']:<14} χ² = {r.get('chi2', float('nan')):.6g}",
+                flush=True,
+            ),
+        )
+    summary = summarise(records)
+    print(summary.table())
+    print(f"summary: {out / 'summary.json'}")
+    return 0 if not summary.failed else 1
+
+
 @command("fit", _setup_fit)
 def fit(args: argparse.Namespace) -> int:
     """Fit fNP parameters to pseudo-data (closure test) or constant targets."""
@@ -72,6 +148,15 @@ def fit(args: argparse.Namespace) -> int:
     from sidislab import fit as F
 
     cfg, xs, targets = _prepare_fit(args)
+    if args.replicas is not None:
+        settings = F.FitSettings(
+            optimizer=args.optimizer,
+            loss=args.loss,
+            lr=args.lr,
+            epochs=args.epochs,
+            seed=args.seed,
+        )
+        return _fit_replicas(args, cfg, xs, targets, settings)
     print(
         f"{len(xs.kin)} points, {len(xs.fnp.parameter_names())} free parameters: "
         f"{', '.join(xs.fnp.parameter_names())}"
@@ -105,6 +190,9 @@ def fit(args: argparse.Namespace) -> int:
     }
     config["settings"] = asdict(settings)
     print(f"results: {result.save(args.out, config=config)}")
+    if result.failed:  # diverged or non-finite: never a success, whatever the targets
+        print(f"sidislab fit: the fit {result.status.replace('_', '-')}", file=sys.stderr)
+        return 1
     return 0 if result.converged or args.targets == "constant" else 1
 
 

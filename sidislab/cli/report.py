@@ -16,7 +16,6 @@ from sidislab.workbench.report import (
     parse_overrides,
     run_report,
     update_baseline,
-    write_index,
 )
 
 
@@ -64,12 +63,61 @@ def _setup(p: argparse.ArgumentParser) -> None:
         "--cell-timeout", type=float, default=900.0, help="seconds per cell before failing (900)"
     )
     p.add_argument("--jobs", type=int, default=1, help="notebooks run in parallel (1)")
+    p.add_argument(
+        "--sweep",
+        metavar="NAME=V1,V2,...",
+        help="run one notebook (--notebooks) once per value of parameter NAME, each into "
+        "OUT/sweep-NAME/NAME=V/, and an index of the values against the key metrics",
+    )
+    p.add_argument(
+        "--dask",
+        metavar="TARGET",
+        help="run the sweep's notebooks on Dask: local:N or tcp://HOST:PORT (default: serial)",
+    )
 
 
 def _print_run(run: NotebookRun) -> None:
     verdict = "ok" if run.ok else "FAILED"
     print(f"{run.name:<32} {verdict:<7} {run.seconds:7.1f} s   {run.baseline_summary()}")
     sys.stdout.flush()
+
+
+def _sweep(args: argparse.Namespace, notebooks, overrides, command: str) -> int:
+    """``--sweep NAME=V1,V2,...``: one notebook over the values, as tasks; index page."""
+    from sidislab.compute import Compute, parse_dask
+    from sidislab.workbench.sweep import parse_sweep, run_sweep, write_sweep_index
+
+    if not args.sweep:
+        raise ValueError("--dask applies to --sweep runs (use --jobs for a plain report)")
+    if args.update_baselines:
+        raise ValueError("--sweep runs are not baselines; drop --update-baselines")
+    if len(notebooks) != 1:
+        names = ", ".join(nb.name for nb in notebooks)
+        raise ValueError(f"--sweep runs one notebook; --notebooks selected {names}")
+    name, values = parse_sweep(args.sweep)
+    out = args.out / f"sweep-{name}"
+    with Compute(parse_dask(args.dask)) as where:
+        print(f"sweep of {name} over {values} on: {where.describe()}")
+        if where.dashboard_link:
+            print(f"Dask dashboard: {where.dashboard_link}", flush=True)
+        print(f"{'value':<16} {'status':<7} {'time':>9}")
+        runs = run_sweep(
+            notebooks[0],
+            name,
+            values,
+            out,
+            overrides,
+            executor=where.executor,
+            html_page=not args.no_html,
+            cell_timeout=args.cell_timeout,
+            on_done=lambda v, r: print(f"{v!r:<16} {r.status:<7} {r.seconds:7.1f} s", flush=True),
+        )
+    index = write_sweep_index(runs, name, values, out, command)
+    for value, run in zip(values, runs):
+        if run.failure is not None:
+            print(f"\n{name} = {value!r}: " + run.failure.format(run.name), file=sys.stderr)
+    print(f"\nsweep: {index}")
+    return 0 if all(r.ok for r in runs) else 1
 
 
 @command("report", _setup)
@@ -83,6 +131,8 @@ def report(args: argparse.Namespace) -> int:
         )
     notebooks = find_notebooks(args.notebook_dir, args.notebooks)
     command = "sidislab " + " ".join(shlex.quote(a) for a in sys.argv[1:])
+    if args.sweep or args.dask:
+        return _sweep(args, notebooks, overrides, command)
     print(f"{'notebook':<32} {'status':<7} {'time':>9}   baseline")
     runs = run_report(
         notebooks,
@@ -93,8 +143,9 @@ def report(args: argparse.Namespace) -> int:
         cell_timeout=args.cell_timeout,
         jobs=args.jobs,
         on_done=_print_run,
+        command=command,  # keeps args.out/index.html: RUNNING until the run ends
     )
-    index = write_index(runs, args.out, command)
+    index = (args.out / "index.html").resolve()
     status = 0
     for run in runs:
         if run.failure is not None:

@@ -25,6 +25,8 @@ PARAM = "fnp.free_values"
 
 def loss_value(sigma: Tensor, targets: Targets, loss: str = "chi2") -> Tensor:
     """χ² or MSE of σ against the targets (see the module docstring)."""
+    if loss == "chi2" and getattr(targets, "correlated", False):
+        return targets.chi2(sigma)  # correlated χ² with nuisances (sidislab.fit.chi2)
     r = sigma - targets.values
     if loss == "chi2":
         return ((r / targets.uncertainties) ** 2).sum()
@@ -43,7 +45,8 @@ def loss_and_backward(
     time grows linearly with N. Returns the total loss (detached).
     """
     n = len(targets.values)
-    if chunk_size is None or chunk_size >= n:
+    whole = loss == "chi2" and getattr(targets, "correlated", False)  # not a sum over points
+    if chunk_size is None or chunk_size >= n or whole:
         value = loss_value(xsec(), targets, loss)
         value.backward()
         return value.detach()

@@ -57,9 +57,13 @@ checksum is logged (warning, with the reason) and rebuilt — never trusted. (Va
 checked finite when built, and the checksum covers them from then on.)
 
 **Scale-out.** Builds are a map of the pure function :func:`build_chunk` over chunks of
-points, merged here. Pass any :class:`concurrent.futures.Executor` (a process pool, or a
-Dask ``Client(LocalCluster()).get_executor()``) to run the chunks elsewhere; the provider
-and the kinematics chunks must then be picklable.
+points, merged here: each chunk is placed by its index as it finishes
+(:func:`sidislab.compute.map_unordered`), so the table is bit-identical to a serial build
+whatever the executor and the chunk size. Pass any :class:`concurrent.futures.Executor`
+(a process pool, or ``sidislab.compute.Compute("local:4").executor`` for Dask) to run the
+chunks elsewhere; the provider and the kinematics chunks must then be picklable (the
+native provider pickles its set paths, not its grids). A chunk that fails fails the build,
+and nothing is written.
 """
 
 from __future__ import annotations
@@ -87,9 +91,9 @@ import torch
 from tqdm.auto import tqdm
 
 from sidislab._version import __version__
-from sidislab.compute import map_tasks
+from sidislab.compute import map_unordered
 from sidislab.errors import SidislabError
-from sidislab.io import atomic_path
+from sidislab.io import Temporary, atomic_path, remove_temporaries, temporaries
 from sidislab.kinematics import Kinematics
 from sidislab.lumi.base import LuminosityProvider
 from sidislab.lumi.interpolate import LogBSpline
@@ -593,6 +597,7 @@ class LuminosityCache:
             if table is not None:
                 return table
         with _locked(self._lock_path(key), self.lock_timeout, f"luminosity table {key[:12]}"):
+            self.clean_temporaries(holding=key)  # leftovers of killed builds
             # another builder may have written the file while we waited: load it, unless it
             # is still the very file already found invalid
             if not force and _signature(path) not in (None, seen):
@@ -628,26 +633,27 @@ class LuminosityCache:
         t0 = time.perf_counter()
         L = np.empty((n, nf, nb), dtype=np.float64)
         chunks = list(kin.chunks(chunk_size))
-        results: Iterator[np.ndarray] = map_tasks(
+        starts = np.cumsum([0] + [len(c) for c in chunks]).tolist()
+        # results arrive as chunks finish (any order with an executor) and are placed by
+        # chunk index: the table is the same bytes as a serial build's
+        results: Iterator[tuple[int, np.ndarray]] = map_unordered(
             build_chunk,
             [provider] * len(chunks),
             chunks,
             [nodes] * len(chunks),
             executor=executor,
         )
-        start = 0
         with tqdm(
             total=n, unit="pt", desc=f"lumi {provider.name}", disable=not progress, leave=False
         ) as bar:
-            for chunk, res in zip(chunks, results, strict=True):
-                m = len(chunk)
+            for i, res in results:
+                start, m = starts[i], len(chunks[i])
                 if res.shape != (m, nf, nb):
                     raise ValueError(
                         f"build_chunk returned shape {res.shape} for points {start}..{start + m - 1}"
                         f", expected {(m, nf, nb)}"
                     )
                 L[start : start + m] = res
-                start += m
                 bar.update(m)
         seconds = time.perf_counter() - t0
         cls = type(provider)
@@ -781,6 +787,61 @@ class LuminosityCache:
                     os.close(fd)
         log.info("cleared %d luminosity table(s) from %s", removed, self.cache_dir)
         return removed
+
+    # --- leftovers of killed builds ------------------------------------------------------
+    def temporaries(self) -> list[dict[str, Any]]:
+        """Temporary files of builds in the folder (``.lumi-<key>.h5.<random>.tmp``).
+
+        One dict per file: ``path``, ``key`` (None for a name that is not a cache file's),
+        ``size`` (bytes), ``age`` (seconds since last written) and ``state``: ``"orphaned"``
+        when no builder holds the key's lock (its builder was killed: nothing else removes
+        it) or ``"being written"``. Listing takes no lock and changes nothing.
+        """
+        out = []
+        for t in temporaries(self.cache_dir):
+            m = _FILE_RE.match(t.target)
+            key = m.group(1) if m else None
+            state = "orphaned"
+            if key is not None and fcntl is not None and self._lock_path(key).exists():
+                fd = os.open(self._lock_path(key), os.O_RDONLY)
+                try:
+                    fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+                except OSError:
+                    state = "being written"
+                finally:
+                    os.close(fd)
+            out.append({"path": t.path, "key": key, "size": t.size, "age": t.age, "state": state})
+        return out
+
+    def clean_temporaries(self, *, holding: str | None = None) -> int:
+        """Remove the temporaries of killed builds; return the bytes freed.
+
+        A key's temporaries are removed while holding its lock (a live builder keeps them);
+        ``holding``: a key whose lock the caller holds already (its temporaries are then
+        orphans by construction). Temporaries of names that are not cache files are left.
+        """
+        freed = 0
+        by_key: dict[str, list[Temporary]] = {}
+        for t in temporaries(self.cache_dir):
+            m = _FILE_RE.match(t.target)
+            if m is not None:
+                by_key.setdefault(m.group(1), []).append(t)
+        for key, found in by_key.items():
+            fd = None if key == holding else _try_lock_nb(self._lock_path(key))
+            if key != holding and fd is None:
+                continue  # a builder of this key is running
+            try:
+                freed += sum(t.size for t in remove_temporaries(found))
+            finally:
+                if fd is not None:
+                    os.close(fd)
+        if freed:
+            log.warning(
+                "removed %.1f MiB of temporary files left by killed builds in %s",
+                freed / 2**20,
+                self.cache_dir,
+            )
+        return freed
 
     def _all_keys(self) -> set[str]:
         pat = re.compile(r"^\.?lumi-([0-9a-f]{64})(?:\.h5|\.lock|\.h5\..*\.tmp)$")

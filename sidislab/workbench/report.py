@@ -44,6 +44,7 @@ import logging
 import os
 import platform
 import re
+import shutil
 import sys
 import tempfile
 import time
@@ -55,7 +56,13 @@ from pathlib import Path
 from typing import Any
 
 from sidislab._version import __version__
-from sidislab.io import atomic_path, atomic_write
+from sidislab.io import (
+    atomic_path,
+    atomic_write,
+    exclusive_lock,
+    remove_temporaries,
+    temporaries,
+)
 from sidislab.workbench.metrics import (
     Baseline,
     Check,
@@ -337,6 +344,99 @@ def _failure_from(exc: BaseException, executed: Path) -> CellFailure:
     return CellFailure(ename=type(exc).__name__, evalue=str(exc))
 
 
+# --- offline pages ----------------------------------------------------------------------
+
+STATIC_DIR = "_static"
+"""Folder beside the HTML pages holding the scripts they load (no CDN)."""
+MATHJAX_CONFIG = "TeX-AMS-MML_HTMLorMML-full,Safe,local/sidislab"
+"""MathJax 2.7 configuration of the pages: the one jupyter-server-mathjax ships, and ours
+(:data:`MATHJAX_LOCAL_CONFIG`)."""
+MATHJAX_LOCAL_CONFIG = """\
+/* sidislab: jupyter-server-mathjax ships the STIX-Web fonts only (as the classic notebook
+   configures them); without this, MathJax would look for its TeX fonts. */
+MathJax.Hub.Config({
+  "HTML-CSS": {availableFonts: [], preferredFont: null, webFont: "STIX-Web", imageFont: null}
+});
+MathJax.Ajax.loadComplete("[MathJax]/config/local/sidislab.js");
+"""
+WEB_ASSETS_ENV = "SIDISLAB_WEB_ASSETS"
+"""Folder holding ``requirejs/require.js`` and ``html-manager/dist/embed-amd.js`` (npm
+packages ``requirejs`` and ``@jupyter-widgets/html-manager``); default
+``<sys.prefix>/share/sidislab/web`` (``make venv`` puts them there)."""
+
+
+def _web_assets() -> Path:
+    return Path(os.environ.get(WEB_ASSETS_ENV) or Path(sys.prefix) / "share" / "sidislab" / "web")
+
+
+def _link_or_copy(src: str, dst: str) -> None:
+    try:
+        os.link(src, dst)  # same file system: no copy (the sources are never modified)
+    except OSError:
+        shutil.copy2(src, dst)
+
+
+def _place_tree(src: Path, dest: Path) -> None:
+    """Copy folder ``src`` to ``dest`` unless it is there: built beside it, then renamed
+    into place, so a killed or concurrent run never leaves a half-copied folder."""
+    if dest.exists():
+        return
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{dest.name}.", suffix=".tmp", dir=dest.parent))
+    try:
+        shutil.copytree(
+            src,
+            tmp / "t",
+            copy_function=_link_or_copy,
+            ignore=shutil.ignore_patterns("*.py", "*.map", "__pycache__", "tests"),
+        )
+        with contextlib.suppress(FileExistsError, OSError):  # another run placed it first
+            os.rename(tmp / "t", dest)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def offline_assets(out_dir: str | os.PathLike[str]) -> dict[str, str]:
+    """Put the pages' scripts into ``<out_dir>/_static`` and return nbconvert's URL
+    settings pointing at them (relative to ``out_dir``).
+
+    * MathJax 2.7 from the ``jupyter-server-mathjax`` package (Apache-2.0), always;
+    * require.js and the widget HTML manager (``embed-amd.js``) from the npm packages
+      ``requirejs`` (MIT) and ``@jupyter-widgets/html-manager`` (BSD-3-Clause) found in
+      :func:`_web_assets` — when absent, a warning, and the pages load those two from
+      the CDN (maths still renders offline).
+    """
+    try:
+        import jupyter_server_mathjax
+    except ImportError as exc:
+        raise ImportError(
+            "sidislab report needs jupyter-server-mathjax (MathJax for offline pages): "
+            "pip install 'sidislab[notebooks]'"
+        ) from exc
+    static = Path(out_dir) / STATIC_DIR
+    _place_tree(Path(jupyter_server_mathjax.__file__).parent / "static", static / "mathjax")
+    local = static / "mathjax" / "config" / "local" / "sidislab.js"
+    if not local.is_file() or local.read_text(encoding="utf-8") != MATHJAX_LOCAL_CONFIG:
+        with atomic_write(local) as fh:
+            fh.write(MATHJAX_LOCAL_CONFIG)
+    urls = {"mathjax_url": f"{STATIC_DIR}/mathjax/MathJax.js?config={MATHJAX_CONFIG}"}
+    web = _web_assets()
+    require = web / "requirejs" / "require.js"
+    manager = web / "html-manager" / "dist"
+    if require.is_file() and (manager / "embed-amd.js").is_file():
+        _place_tree(require.parent, static / "requirejs")
+        _place_tree(manager, static / "html-manager")
+        urls["require_js_url"] = f"{STATIC_DIR}/requirejs/require.js"
+        urls["widget_renderer_url"] = f"{STATIC_DIR}/html-manager/embed-amd.js"
+    else:
+        log.warning(
+            "%s: no require.js / widget HTML manager (npm requirejs, @jupyter-widgets/"
+            "html-manager; `make venv` installs them): the pages load those from the CDN",
+            web,
+        )
+    return urls
+
+
 def _html_copy(nb: Any) -> Any:
     """A copy for the static page: widget views replaced by a note, widget state dropped."""
     out = copy.deepcopy(nb)
@@ -354,12 +454,15 @@ def _html_copy(nb: Any) -> Any:
 
 
 def export_html(nb: Any, dest: Path) -> None:
-    """Write ``nb`` as a self-contained HTML page (images inlined), atomically."""
+    """Write ``nb`` as an HTML page (images inlined), atomically; the scripts it loads
+    (MathJax, require.js, the widget manager) lie in ``_static/`` beside it
+    (:func:`offline_assets`), so it renders without a network."""
     from nbconvert import HTMLExporter
 
     quiet = logging.getLogger(f"{__name__}.nbconvert")  # its "alt text missing" notes
     quiet.setLevel(logging.ERROR)
-    exporter = HTMLExporter(template_name="lab", log=quiet)
+    urls = offline_assets(dest.parent)  # scripts beside the page, no CDN
+    exporter = HTMLExporter(template_name="lab", log=quiet, **urls)
     body, _ = exporter.from_notebook_node(_html_copy(nb))
     with atomic_write(dest) as fh:
         fh.write(body)
@@ -547,9 +650,23 @@ ul { margin: 0; padding-left: 1.2em; }
 
 
 def write_index(
-    runs: Sequence[NotebookRun], out_dir: str | os.PathLike[str], command: str = ""
+    runs: Sequence[NotebookRun],
+    out_dir: str | os.PathLike[str],
+    command: str = "",
+    *,
+    pending: Sequence[str] = (),
+    finished: bool = True,
+    started: str = "",
+    note: str = "",
 ) -> Path:
-    """Write ``index.html`` and ``summary.json`` for ``runs`` into ``out_dir`` (atomically)."""
+    """Write ``index.html`` and ``summary.json`` for ``runs`` into ``out_dir`` (atomically).
+
+    ``finished=False`` writes the page of a run in progress (``pending``: the notebooks not
+    done yet; ``started``: when the run began; ``note``: why it stopped, if it did): it
+    says RUNNING / NOT FINISHED in place of the verdict, reloads itself, and its
+    ``summary.json`` has ``"state": "running"`` and ``"ok": false`` — an interrupted run
+    can never pass for a finished one (:func:`run_report` writes it first).
+    """
     import torch
 
     out = Path(out_dir).resolve()
@@ -589,10 +706,25 @@ def write_index(
             f'<td class="time">{r.seconds:.1f} s</td><td>{metrics_html}</td><td>{check}</td>'
             f'<td class="muted"><small>{esc(params)}</small></td></tr>'
         )
-    all_ok = all(r.ok and r.baseline_ok is not False for r in runs)
+    for name in pending:
+        rows.append(
+            f'<tr><td>{esc(name)}</td><td><span class="bad">not run yet</span></td>'
+            "<td></td><td></td><td></td><td></td></tr>"
+        )
+    all_ok = finished and all(r.ok and r.baseline_ok is not False for r in runs)
     verdict = '<span class="ok">all ok</span>' if all_ok else '<span class="bad">failures</span>'
+    refresh = ""
+    if not finished:
+        refresh = '<meta http-equiv="refresh" content="20">'
+        verdict = (
+            f'<span class="bad" id="run-state">RUNNING — NOT FINISHED</span> (started {esc(started)}'
+            f"; {len(runs)} of {len(runs) + len(pending)} notebook(s) done). "
+            + (f"<b>{esc(note)}</b>. " if note else "")
+            + "This page is replaced when the run ends; if no <code>sidislab report</code> is "
+            "running, the run was interrupted and these results are incomplete.</p><p>"
+        )
     page = f"""<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8"><title>sidislab notebook report</title>
+<html lang="en"><head><meta charset="utf-8">{refresh}<title>sidislab notebook report</title>
 <style>{_CSS}</style></head><body>
 <h1>sidislab notebook report</h1>
 <p>{verdict} — {len(runs)} notebook(s), {stamp}; sidislab {esc(__version__)}, torch
@@ -614,7 +746,11 @@ the diff.</p>
         "created": stamp,
         "command": command,
         "sidislab_version": __version__,
+        "state": "finished" if finished else "running",
+        "started": started,
+        "note": note,
         "ok": all_ok,
+        "pending": list(pending),
         "notebooks": [
             {
                 "name": r.name,
@@ -648,9 +784,17 @@ def run_report(
     cell_timeout: float | None = 900.0,
     jobs: int = 1,
     on_done: Callable[[NotebookRun], None] | None = None,
+    command: str | None = None,
 ) -> list[NotebookRun]:
     """Execute ``notebooks`` (in a pinned kernel, :func:`kernel_environment`), check them
     against ``baseline_dir`` when given; ``jobs`` > 1 runs notebooks in parallel processes.
+
+    With ``command`` (the command line, for the page), the run also keeps the index of
+    ``out_dir``: it holds ``out_dir/.report.lock`` for the whole run (a second run into the
+    same folder fails at once with :class:`sidislab.io.LockHeldError`), removes the
+    temporaries of killed runs, replaces the previous index with a RUNNING one before the
+    first notebook and after each (:func:`write_index` ``finished=False``) and writes the
+    final index at the end — so an index left by a killed run says it did not finish.
 
     Raises ``ValueError`` if an override names a parameter that no notebook has.
     """
@@ -664,6 +808,18 @@ def run_report(
             raise ValueError(f"-p {', '.join(unknown)}: no selected notebook has such a parameter")
         if METRICS_PARAMETER in overrides:
             raise ValueError(f"-p {METRICS_PARAMETER}: set by the runner, not overridable")
+    if command is not None:
+        return _run_keeping_index(
+            notebooks,
+            out_dir,
+            overrides,
+            command,
+            baseline_dir=baseline_dir,
+            html_page=html_page,
+            cell_timeout=cell_timeout,
+            jobs=jobs,
+            on_done=on_done,
+        )
     runs: list[NotebookRun] = []
     kwargs = {"html_page": html_page, "cell_timeout": cell_timeout}
     with kernel_environment():
@@ -690,6 +846,46 @@ def run_report(
                     runs.append(run)
                     if on_done:
                         on_done(run)
+    return runs
+
+
+def _run_keeping_index(
+    notebooks: Sequence[Path],
+    out_dir: str | os.PathLike[str],
+    overrides: Mapping[str, Any],
+    command: str,
+    *,
+    on_done: Callable[[NotebookRun], None] | None,
+    **kwargs: Any,
+) -> list[NotebookRun]:
+    """:func:`run_report` with the index kept honest (its docstring)."""
+    out = Path(out_dir)
+    started = _dt.datetime.now(_dt.timezone.utc).replace(microsecond=0).isoformat()
+    done: list[NotebookRun] = []
+
+    def progress(note: str = "") -> None:
+        finished_names = {r.name for r in done}
+        pending = [nb.stem for nb in notebooks if nb.stem not in finished_names]
+        write_index(done, out, command, pending=pending, finished=False, started=started, note=note)
+
+    def record(run: NotebookRun) -> None:
+        done.append(run)
+        progress()
+        if on_done:
+            on_done(run)
+
+    with exclusive_lock(out / ".report.lock", f"sidislab report into {out}"):
+        for t in remove_temporaries(temporaries(out)):
+            log.warning("removed %s, left by a killed report run", t.path)
+        for d in (out / STATIC_DIR).glob(".*.tmp"):  # a half-copied asset folder
+            shutil.rmtree(d, ignore_errors=True)
+        progress()
+        try:
+            runs = run_report(notebooks, out, overrides, on_done=record, **kwargs)
+        except BaseException as exc:
+            progress(f"stopped by {type(exc).__name__}: {exc}".rstrip(": "))
+            raise
+        write_index(runs, out, command)
     return runs
 
 
