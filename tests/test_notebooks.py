@@ -105,6 +105,8 @@ def test_notebook_reproduces_its_baseline(path, tmp_path, lumi_cache_dir):
         overrides["cache_dir"] = str(lumi_cache_dir)  # tables shared with the other tests
     with kernel_environment():
         run = run_notebook(path, tmp_path / "out", overrides)
+    if run.skipped:  # e.g. 04 without ../shared (data, JAM20 sets): never failed or passed
+        pytest.skip(f"{path.name}: {run.skipped}")
     if run.failure is not None:
         pytest.fail(run.failure.format(path.name), pytrace=False)
     page = run.html.read_text(encoding="utf-8")

@@ -33,6 +33,7 @@ from sidislab.workbench.report import (
     notebook_parameters,
     parameter_differences,
     parse_overrides,
+    run_report,
     update_baseline,
     write_index,
 )
@@ -536,3 +537,49 @@ def test_offline_assets_and_pages_load_no_remote_script(tmp_path, monkeypatch, c
     assert urls["widget_renderer_url"] == "_static/html-manager/embed-amd.js"
     for rel in ("requirejs/require.js", "html-manager/embed-amd.js"):
         assert (page.parent / "_static" / rel).is_file(), rel
+
+
+# --- notebooks that need inputs from outside the repository -------------------------------
+
+
+def test_notebook_with_absent_inputs_is_skipped_with_the_reason(tmp_path, capsys):
+    """A notebook whose metadata requires a path parameter that does not exist (04 without
+    ../shared) is reported as skipped, with the parameter and the path, never as failed or
+    passed; it is not executed, and the exit status is 0. With the path present it runs."""
+    folder = tmp_path / "notebooks"
+    folder.mkdir()
+    cells = [
+        _params('data_dir = "../absent"\nmetrics_path = ""'),
+        new_code_cell("ran = True\nprint('executed')"),
+    ]
+    nb = _notebook(cells)
+    nb.metadata["sidislab"] = {"requires": ["data_dir"]}
+    path = folder / "30_needs_data.ipynb"
+    nbformat.write(nb, path)
+    out = tmp_path / "out"
+    code = _cli(
+        [
+            "report",
+            "--notebook-dir",
+            str(folder),
+            "--out",
+            str(out),
+            "--no-html",
+            "--baselines",
+            str(tmp_path / "b"),
+        ]
+    )
+    text = capsys.readouterr().out
+    assert code == 0
+    assert "30_needs_data" in text and "skipped" in text and "FAILED" not in text
+    summary = json.loads((out / "summary.json").read_text())
+    (entry,) = summary["notebooks"]
+    assert entry["status"] == "skipped"
+    assert "data_dir = ../absent" in entry["baseline"] and "is absent" in entry["baseline"]
+    assert not (out / "30_needs_data.ipynb").exists()  # not executed
+    index = (out / "index.html").read_text()
+    assert "skipped" in index and "data_dir" in index
+
+    (tmp_path / "absent").mkdir()  # the inputs appear: the notebook runs
+    runs = run_report([path], tmp_path / "out2", html_page=False)
+    assert runs[0].status == "ok" and not runs[0].skipped

@@ -77,7 +77,7 @@ def _setup(p: argparse.ArgumentParser) -> None:
 
 
 def _print_run(run: NotebookRun) -> None:
-    verdict = "ok" if run.ok else "FAILED"
+    verdict = {"ok": "ok", "failed": "FAILED", "skipped": "skipped"}[run.status]
     print(f"{run.name:<32} {verdict:<7} {run.seconds:7.1f} s   {run.baseline_summary()}")
     sys.stdout.flush()
 
@@ -158,6 +158,9 @@ def report(args: argparse.Namespace) -> int:
             print(format_checks(run.checks or [], only_failures=True), file=sys.stderr)
     if args.update_baselines:
         for run in runs:
+            if run.skipped:
+                print(f"{run.name}: skipped ({run.skipped}), baseline not updated", file=sys.stderr)
+                continue
             if not run.ok:
                 print(f"{run.name}: failed, baseline not updated", file=sys.stderr)
                 continue

@@ -289,13 +289,17 @@ class NotebookRun:
     metrics: dict[str, Metric] = field(default_factory=dict)
     checks: list[Check] | None = None
     check_note: str = ""
+    skipped: str = ""  # why the notebook was not run (inputs it requires are absent)
 
     @property
     def ok(self) -> bool:
+        """Not failed: a notebook that ran cleanly, or one skipped for absent inputs."""
         return self.failure is None
 
     @property
     def status(self) -> str:
+        if self.skipped:
+            return "skipped"
         return "ok" if self.ok else "failed"
 
     @property
@@ -468,6 +472,32 @@ def export_html(nb: Any, dest: Path) -> None:
         fh.write(body)
 
 
+REQUIRES_KEY = "requires"
+"""Notebook metadata ``{"sidislab": {"requires": [parameter, ...]}}``: parameters whose
+values are paths (relative to the notebook's folder) that must exist for the notebook to
+run — data or sets outside the repository. Where one is absent the notebook is reported
+as *skipped* with the reason, never as failed or passed."""
+
+
+def missing_requirements(source: str | os.PathLike[str], parameters: Mapping[str, Any]) -> str:
+    """Why ``source`` cannot run with ``parameters`` (its required paths that are absent),
+    or "" when it can."""
+    import nbformat
+
+    src = Path(source).resolve()
+    meta = nbformat.read(str(src), as_version=4).metadata.get("sidislab", {})
+    missing = []
+    for name in meta.get(REQUIRES_KEY, []):
+        value = parameters.get(name)
+        if value is None:
+            raise ValueError(f"{src.name}: metadata requires parameter {name!r}, which it lacks")
+        path = Path(str(value))
+        path = path if path.is_absolute() else src.parent / path
+        if not path.exists():
+            missing.append(f"{name} = {value} ({path.resolve()}) is absent")
+    return "; ".join(missing)
+
+
 def run_notebook(
     source: str | os.PathLike[str],
     out_dir: str | os.PathLike[str],
@@ -504,6 +534,10 @@ def run_notebook(
         applied[METRICS_PARAMETER] = str(metrics_path)
     parameters = {**defaults, **applied}
     executed = out / f"{name}.ipynb"
+    why = missing_requirements(src, parameters)
+    if why:
+        log.warning("%s: skipped: %s", name, why)
+        return NotebookRun(name, src, executed, None, None, parameters, applied, 0.0, skipped=why)
     failure: CellFailure | None = None
     log.info("%s: executing with %s", name, applied or "its defaults")
     t0 = time.perf_counter()
@@ -565,6 +599,9 @@ def check_baseline(run: NotebookRun, baseline_dir: str | os.PathLike[str]) -> No
     baseline, or ran with other parameters than the baseline's.
     """
     path = baseline_path(baseline_dir, run.name)
+    if run.skipped:
+        run.check_note = f"skipped: {run.skipped}"
+        return
     if not run.ok:
         run.check_note = "the notebook failed"
         return
@@ -587,6 +624,8 @@ def update_baseline(
     The file is left untouched when nothing changed (values, tolerances, reasons,
     parameters), so that a refresh produces no diff.
     """
+    if run.skipped:
+        raise ValueError(f"{run.name}: skipped ({run.skipped}); baseline not updated")
     if not run.ok:
         raise ValueError(f"{run.name}: not updating the baseline of a failed notebook")
     if not run.metrics:
@@ -675,10 +714,16 @@ def write_index(
     rows = []
     for r in runs:
         links = [f'<a href="{esc(_rel(r.html, out))}">{esc(r.name)}</a>' if r.html else esc(r.name)]
-        links.append(f'<a class="muted" href="{esc(_rel(r.executed, out))}">ipynb</a>')
+        if not r.skipped:
+            links.append(f'<a class="muted" href="{esc(_rel(r.executed, out))}">ipynb</a>')
         if r.metrics_path is not None and r.metrics_path.exists():
             links.append(f'<a class="muted" href="{esc(_rel(r.metrics_path, out))}">metrics</a>')
-        status = '<span class="ok">ok</span>' if r.ok else '<span class="bad">FAILED</span>'
+        if r.skipped:
+            status = (
+                f'<span class="muted">skipped</span><br><span class="muted">{esc(r.skipped)}</span>'
+            )
+        else:
+            status = '<span class="ok">ok</span>' if r.ok else '<span class="bad">FAILED</span>'
         key = [m for m in r.metrics.values() if m.key] or list(r.metrics.values())[:4]
         metrics_html = (
             "<ul>"
