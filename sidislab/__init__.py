@@ -8,9 +8,10 @@ The package follows the data, in layers that only import downwards (enforced by
     fit                                     losses, optimisers, covariance
     pipeline                                config → kinematics → luminosity → σ
     lumi, observables                       L_q(b) providers + cache; σ and what is measured
-    tmd, measurements                       b*, matching, Sudakov, hard factor; data readers
+    tmd, measurements                       b*, matching, Sudakov, hard factor; data readers, cuts
     collinear, fnp, kinematics, config      LHAPDF grids and couplings; fNP; inputs
-    numerics, compute                       J0, b-grids, Hankel transforms; where work runs
+    numerics, compute, yamlio, resources    J0, b-grids, Hankel transforms; where work runs;
+                                            YAML 1.2 reading; shipped data by name
     constants, errors, io, _version         shared leaves
 
 The handful of entry points a notebook needs are importable from here

@@ -14,8 +14,8 @@ import scipy.special
 import torch
 from torch.autograd import gradcheck, gradgradcheck
 
-from sidislab.numerics.bessel import j0, j1
 from sidislab.numerics import bessel
+from sidislab.numerics.bessel import j0, j1
 from sidislab.workbench import accuracy
 
 F64 = torch.float64

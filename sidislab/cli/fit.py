@@ -35,6 +35,19 @@ def _setup_fit(p: argparse.ArgumentParser) -> None:
     p.add_argument("--check-gradients", action="store_true", help="autograd vs differences")
     p.add_argument("--no-progress", action="store_true")
     p.add_argument(
+        "--datasets",
+        nargs="+",
+        metavar="PATTERN",
+        help="fit measured multiplicities instead of pseudo-data: data sets by name pattern "
+        "(file stems, shell globs such as 'HERMES_Pro_Pi*'), MAP22 cuts, correlated χ²",
+    )
+    p.add_argument(
+        "--data",
+        action="append",
+        metavar="DIR",
+        help="folder of NangaParbat-format data files (default: $SIDISLAB_DATA_PATH)",
+    )
+    p.add_argument(
         "--replicas",
         type=int,
         metavar="N",
@@ -140,13 +153,133 @@ def _fit_replicas(args: argparse.Namespace, cfg, xs, targets, settings) -> int:
     return 0 if not summary.failed else 1
 
 
+def _print_replicas(records) -> int:
+    from sidislab.fit.replicas import summarise
+
+    summary = summarise(records)
+    print(summary.table())
+    return 0 if not summary.failed else 1
+
+
+def _fit_measured(args: argparse.Namespace) -> int:
+    """``--datasets``: bin-averaged multiplicities of measured points (MAP22 cuts) fitted
+    with the correlated χ² (nuisance parameters), or ``--replicas N`` of those data."""
+    from dataclasses import asdict
+    from pathlib import Path
+
+    import torch
+
+    from sidislab import fit as F
+    from sidislab.compute import Compute, resolve_target
+    from sidislab.config import Config, load_config
+    from sidislab.fit.chi2 import CorrelatedChi2, CorrelatedTargets
+    from sidislab.fit.data_model import measured_fit_inputs, measured_multiplicity_model
+    from sidislab.fit.parallel import run_replicas_on
+    from sidislab.fnp.config import resolve_config_path
+
+    if args.loss != "chi2":
+        raise ValueError(
+            f"--loss {args.loss}: a fit to measured data minimises the correlated chi2"
+        )
+    if args.targets != "pseudo" or args.check_gradients:
+        raise ValueError(
+            "--datasets fits the measured values: --targets and --check-gradients do not apply"
+        )
+    cfg = load_config(args.config) if args.config else Config()
+    fnp_path = str(resolve_config_path(args.fnp))
+    paths = [str(Path(p).resolve()) for p in args.lhapdf_path] or None
+    data, rdata, kwargs = measured_fit_inputs(
+        cfg, args.datasets, fnp_path, args.free, data=args.data, paths=paths
+    )
+    settings = F.FitSettings(
+        optimizer=args.optimizer,
+        lr=args.lr,
+        epochs=args.epochs,
+        seed=args.seed,
+        progress=not args.no_progress and args.replicas is None,
+    )
+    if args.replicas is not None:
+        if args.replicas < 1:
+            raise ValueError(f"--replicas must be >= 1, got {args.replicas}")
+        out = Path(args.replica_dir or Path(args.out).with_suffix("").as_posix() + "_replicas")
+        with Compute(resolve_target(args.dask, cfg.compute.dask, cfg.source)) as where:
+            print(
+                f"{len(data)} points; {args.replicas} replicas on: {where.describe()}; files in {out}"
+            )
+            if where.dashboard_link:
+                print(f"Dask dashboard: {where.dashboard_link}", flush=True)
+            records = run_replicas_on(
+                where.executor,
+                args.replicas,
+                out,
+                rdata,
+                measured_multiplicity_model,
+                kwargs,
+                settings,
+                seed=args.seed,
+                share=where.share,
+                callback=lambda r: print(
+                    f"replica {r['replica']:>4}: {r['status']:<14} χ² = {r.get('chi2', float('nan')):.6g}",
+                    flush=True,
+                ),
+            )
+        code = _print_replicas(records)
+        print(f"summary: {out / 'summary.json'}")
+        return code
+    model = measured_multiplicity_model(**kwargs)
+    chi2 = CorrelatedChi2(data)
+    names = model.fnp.parameter_names()
+    print(
+        f"{len(data)} measured points after cuts, {len(names)} free parameters: {', '.join(names)}"
+    )
+    with torch.no_grad():
+        before = chi2.evaluate(model())
+    print(f"start: χ²/N = {float(before.chi2) / len(data):.6g}")
+    result = F.fit(
+        model,
+        CorrelatedTargets.from_chi2(chi2),
+        settings,
+        callback=lambda e, n, v: print(f"Epoch {e}/{n}  chi2 = {v:.10g}", flush=True),
+    )
+    with torch.no_grad():
+        after = chi2.evaluate(model())
+    for name, value, err in zip(
+        result.parameter_names, result.final, result.uncertainties or [None] * len(result.final)
+    ):
+        print(f"  {name:<18} {value:.6g}" + (f" ± {err:.2g}" if err is not None else ""))
+    print(
+        f"χ²/N = {float(after.chi2) / len(data):.6g} (χ²_D {float(after.chi2_data):.6g}, "
+        f"nuisance penalty {float(after.chi2_penalty):.6g}) for {len(data)} points"
+    )
+    print(result.summary())
+    result.extra["chi2"] = after.as_dict()
+    config = {
+        "physics": cfg.to_dict(),
+        "datasets": list(args.datasets),
+        "data": args.data,
+        "fnp": fnp_path,
+        "cli": {k: v for k, v in vars(args).items() if k != "func"},
+        "settings": asdict(settings),
+    }
+    print(f"results: {result.save(args.out, config=config)}")
+    if result.failed:
+        print(f"sidislab fit: the fit {result.status.replace('_', '-')}", file=sys.stderr)
+        return 1
+    return 0 if result.converged else 1
+
+
 @command("fit", _setup_fit)
 def fit(args: argparse.Namespace) -> int:
-    """Fit fNP parameters to pseudo-data (closure test) or constant targets."""
+    """Fit fNP parameters to measured multiplicities (--datasets), pseudo-data (closure
+    test) or constant targets."""
     from dataclasses import asdict
 
     from sidislab import fit as F
 
+    if getattr(args, "datasets", None):
+        return _fit_measured(args)
+    if getattr(args, "data", None):
+        raise ValueError("--data names where the data sets are: give --datasets PATTERN... too")
     cfg, xs, targets = _prepare_fit(args)
     if args.replicas is not None:
         settings = F.FitSettings(
@@ -201,6 +334,10 @@ def check_gradients(args: argparse.Namespace) -> int:
     """Autograd against finite differences for every free parameter (and gradcheck)."""
     from sidislab import fit as F
 
+    if args.datasets or args.data or args.replicas is not None:
+        raise ValueError(
+            "check-gradients works on pseudo-data: --datasets, --data and --replicas do not apply"
+        )
     _, xs, targets = _prepare_fit(args)
     check = F.check_gradients(xs, targets, loss=args.loss)
     print(check.table())

@@ -248,9 +248,14 @@ class CrossSection(nn.Module):
                 half = self.transform.sum(lambda b: self.integrand(b, self._L_half), half=True)
                 if self._L_quarter is None:
                     self._L_quarter = self._lumi_at(
-                        self._lumi_source, self.transform.quarter_step_nodes, self.L.dtype, self.L.device
+                        self._lumi_source,
+                        self.transform.quarter_step_nodes,
+                        self.L.dtype,
+                        self.L.device,
                     )
-                quarter = self.transform.sum(lambda b: self.integrand(b, self._L_quarter), quarter=True)
+                quarter = self.transform.sum(
+                    lambda b: self.integrand(b, self._L_quarter), quarter=True
+                )
             t = self.transform.estimate(F, value, half, quarter)
             warn_flagged(t, self.kin.qT, f"{self.kin.source}: Ogata quadrature")
             return t
