@@ -101,17 +101,55 @@ def _prepare_fit(args: argparse.Namespace):
     return cfg, xs, targets
 
 
-def _fit_replicas(args: argparse.Namespace, cfg, xs, targets, settings) -> int:
-    """``--replicas N``: each replica a task (serial or on Dask), one file each, summary."""
+def _run_replicas(args: argparse.Namespace, cfg, data, model, kwargs, settings, start=None) -> int:
+    """``--replicas N``: each replica a task of (replica, seed, data, settings) run serially
+    or on Dask (``--dask``/``compute.dask``), one file each in ``--replica-dir`` (a rerun
+    resumes), then the summary. Exit status 1 when a replica failed."""
     from pathlib import Path
 
     from sidislab.compute import Compute, resolve_target
-    from sidislab.fit.parallel import config_cross_section, run_replicas_on
-    from sidislab.fit.replicas import ReplicaData, summarise
+    from sidislab.fit.parallel import run_replicas_on
+    from sidislab.fit.replicas import summarise
 
     if args.replicas < 1:
         raise ValueError(f"--replicas must be >= 1, got {args.replicas}")
     out = Path(args.replica_dir or Path(args.out).with_suffix("").as_posix() + "_replicas")
+    with Compute(resolve_target(args.dask, cfg.compute.dask, cfg.source)) as where:
+        print(
+            f"{len(data.values)} points; {args.replicas} replicas on: {where.describe()}; "
+            f"files in {out}"
+        )
+        if where.dashboard_link:
+            print(f"Dask dashboard: {where.dashboard_link}", flush=True)
+        records = run_replicas_on(
+            where.executor,
+            args.replicas,
+            out,
+            data,
+            model,
+            kwargs,
+            settings,
+            seed=args.seed,
+            start=start,
+            share=where.share,
+            callback=lambda r: print(
+                f"replica {r['replica']:>4}: {r['status']:<14} χ² = {r.get('chi2', float('nan')):.6g}",
+                flush=True,
+            ),
+        )
+    summary = summarise(records)
+    print(summary.table())
+    print(f"summary: {out / 'summary.json'}")
+    return 0 if not summary.failed else 1
+
+
+def _fit_replicas(args: argparse.Namespace, cfg, xs, targets, settings) -> int:
+    """``--replicas N`` of pseudo-data or constant targets (uncorrelated δ)."""
+    from pathlib import Path
+
+    from sidislab.fit.parallel import config_cross_section
+    from sidislab.fit.replicas import ReplicaData
+
     n = len(targets.values)
     data = ReplicaData(
         targets.values.tolist(),
@@ -127,38 +165,8 @@ def _fit_replicas(args: argparse.Namespace, cfg, xs, targets, settings) -> int:
         "use_cut": not args.all_points,
         "paths": [str(Path(p).resolve()) for p in args.lhapdf_path] or None,
     }
-    with Compute(resolve_target(args.dask, cfg.compute.dask, cfg.source)) as where:
-        print(f"{args.replicas} replicas on: {where.describe()}; files in {out}")
-        if where.dashboard_link:
-            print(f"Dask dashboard: {where.dashboard_link}", flush=True)
-        records = run_replicas_on(
-            where.executor,
-            args.replicas,
-            out,
-            data,
-            config_cross_section,
-            kwargs,
-            settings,
-            seed=args.seed,
-            start=xs.fnp.get_vector().tolist(),
-            share=where.share,
-            callback=lambda r: print(
-                f"replica {r['replica']:>4}: {r['status']:<14} χ² = {r.get('chi2', float('nan')):.6g}",
-                flush=True,
-            ),
-        )
-    summary = summarise(records)
-    print(summary.table())
-    print(f"summary: {out / 'summary.json'}")
-    return 0 if not summary.failed else 1
-
-
-def _print_replicas(records) -> int:
-    from sidislab.fit.replicas import summarise
-
-    summary = summarise(records)
-    print(summary.table())
-    return 0 if not summary.failed else 1
+    start = xs.fnp.get_vector().tolist()
+    return _run_replicas(args, cfg, data, config_cross_section, kwargs, settings, start)
 
 
 def _fit_measured(args: argparse.Namespace) -> int:
@@ -170,11 +178,9 @@ def _fit_measured(args: argparse.Namespace) -> int:
     import torch
 
     from sidislab import fit as F
-    from sidislab.compute import Compute, resolve_target
     from sidislab.config import Config, load_config
     from sidislab.fit.chi2 import CorrelatedChi2, CorrelatedTargets
     from sidislab.fit.data_model import measured_fit_inputs, measured_multiplicity_model
-    from sidislab.fit.parallel import run_replicas_on
     from sidislab.fnp.config import resolve_config_path
 
     if args.loss != "chi2":
@@ -199,33 +205,7 @@ def _fit_measured(args: argparse.Namespace) -> int:
         progress=not args.no_progress and args.replicas is None,
     )
     if args.replicas is not None:
-        if args.replicas < 1:
-            raise ValueError(f"--replicas must be >= 1, got {args.replicas}")
-        out = Path(args.replica_dir or Path(args.out).with_suffix("").as_posix() + "_replicas")
-        with Compute(resolve_target(args.dask, cfg.compute.dask, cfg.source)) as where:
-            print(
-                f"{len(data)} points; {args.replicas} replicas on: {where.describe()}; files in {out}"
-            )
-            if where.dashboard_link:
-                print(f"Dask dashboard: {where.dashboard_link}", flush=True)
-            records = run_replicas_on(
-                where.executor,
-                args.replicas,
-                out,
-                rdata,
-                measured_multiplicity_model,
-                kwargs,
-                settings,
-                seed=args.seed,
-                share=where.share,
-                callback=lambda r: print(
-                    f"replica {r['replica']:>4}: {r['status']:<14} χ² = {r.get('chi2', float('nan')):.6g}",
-                    flush=True,
-                ),
-            )
-        code = _print_replicas(records)
-        print(f"summary: {out / 'summary.json'}")
-        return code
+        return _run_replicas(args, cfg, rdata, measured_multiplicity_model, kwargs, settings)
     model = measured_multiplicity_model(**kwargs)
     chi2 = CorrelatedChi2(data)
     names = model.fnp.parameter_names()
