@@ -206,7 +206,11 @@ def test_collinear_conventions_are_config_keys_in_the_cache_key() -> None:
         fps[label] = NativeProvider.from_config(from_dict(doc)).fingerprint()
     d = fps["default"]
     assert d["alphas"]["method"] == "ipol"
-    assert d["extrapolation"] == {"pdf": "continuation", "ff": "continuation"}
+    assert d["extrapolation"] == {
+        "policy": "continuation",
+        "pdf": "continuation",
+        "ff": "continuation",
+    }
     assert d["alphaem"]["thresholds"] == "physical"
     assert d["alphaem"]["lepton_thresholds"] == [0.0, 0.0, 1.777]
     assert fps["alphaem"]["alphaem"]["quark_thresholds"] == [0.0, 0.0, 1.777]
