@@ -13,12 +13,12 @@ import torch
 
 from sidislab.fit import FitSettings
 from sidislab.fit.bin_model import bin_centre_cross_section, bin_centres
+from sidislab.fit.parallel import run_replicas_on
 from sidislab.fit.replicas import (
     ReplicaData,
     fit_replica,
     fluctuate,
     replica_path,
-    run_replicas,
     summarise,
 )
 from sidislab.measurements import apply_cuts, load_datasets
@@ -108,7 +108,9 @@ def test_replicas_run_resume_and_summary(closure, tmp_path):
     # every input of a replica is plain and picklable (a worker can run it)
     blob = pickle.dumps((3, 0, data, bin_centre_cross_section, kwargs, settings))
     assert pickle.loads(blob)[3] is bin_centre_cross_section
-    recs = run_replicas(3, tmp_path, data, bin_centre_cross_section, kwargs, settings, seed=2)
+    recs = run_replicas_on(
+        None, 3, tmp_path, data, bin_centre_cross_section, kwargs, settings, seed=2
+    )
     assert [r["replica"] for r in recs] == [1, 2, 3]
     assert all(replica_path(tmp_path, i).exists() for i in range(1, 4))
     assert all(r["status"] == "converged" for r in recs), [r["reason"] for r in recs]
@@ -119,7 +121,9 @@ def test_replicas_run_resume_and_summary(closure, tmp_path):
     doc = json.loads(p.read_text())
     doc["marker"] = "kept"
     p.write_text(json.dumps(doc))
-    again = run_replicas(3, tmp_path, data, bin_centre_cross_section, kwargs, settings, seed=2)
+    again = run_replicas_on(
+        None, 3, tmp_path, data, bin_centre_cross_section, kwargs, settings, seed=2
+    )
     assert again[1]["marker"] == "kept"
     s = summarise(tmp_path)
     assert s.used == [1, 2, 3] and not s.failed
@@ -132,7 +136,9 @@ def test_replicas_run_resume_and_summary(closure, tmp_path):
 def test_failed_replica_is_recorded_and_listed(closure, tmp_path):
     _, kwargs, _, data = closure
     bad = dict(kwargs, fnp_file=str(tmp_path / "missing.yaml"))
-    recs = run_replicas([1], tmp_path, data, bin_centre_cross_section, bad, FitSettings(epochs=2))
+    recs = run_replicas_on(
+        None, [1], tmp_path, data, bin_centre_cross_section, bad, FitSettings(epochs=2)
+    )
     assert recs[0]["status"] == "failed" and "missing.yaml" in recs[0]["error"]
     s = summarise(recs)
     assert s.failed and 1 in s.failed and s.used == []

@@ -261,14 +261,15 @@ def fit(args: argparse.Namespace) -> int:
     if getattr(args, "data", None):
         raise ValueError("--data names where the data sets are: give --datasets PATTERN... too")
     cfg, xs, targets = _prepare_fit(args)
+    settings = F.FitSettings(
+        optimizer=args.optimizer,
+        loss=args.loss,
+        lr=args.lr,
+        epochs=args.epochs,
+        seed=args.seed,
+        progress=not args.no_progress and args.replicas is None,
+    )
     if args.replicas is not None:
-        settings = F.FitSettings(
-            optimizer=args.optimizer,
-            loss=args.loss,
-            lr=args.lr,
-            epochs=args.epochs,
-            seed=args.seed,
-        )
         return _fit_replicas(args, cfg, xs, targets, settings)
     print(
         f"{len(xs.kin)} points, {len(xs.fnp.parameter_names())} free parameters: "
@@ -276,14 +277,6 @@ def fit(args: argparse.Namespace) -> int:
     )
     if args.check_gradients:
         print(F.check_gradients(xs, targets, loss=args.loss).table())
-    settings = F.FitSettings(
-        optimizer=args.optimizer,
-        loss=args.loss,
-        lr=args.lr,
-        epochs=args.epochs,
-        seed=args.seed,
-        progress=not args.no_progress,
-    )
     result = F.fit(
         xs,
         targets,

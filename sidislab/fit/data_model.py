@@ -7,7 +7,7 @@ on a worker; :func:`measured_fit_inputs` gives the matching data (after cuts) an
 replica inputs in one call::
 
     data, rdata, kwargs = measured_fit_inputs(cfg, ["HERMES_Pro_Pi*"], fnp="…", data="…")
-    records = run_replicas(10, "out/", rdata, measured_multiplicity_model, kwargs, settings)
+    records = run_replicas_on(None, 10, "out/", rdata, measured_multiplicity_model, kwargs, settings)
 
 The luminosity comes from the configuration's cache (``$SIDISLAB_CACHE_DIR`` or
 ``luminosity.cache_dir``): the first build fills it, later ones (every replica) read it.

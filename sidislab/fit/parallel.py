@@ -1,11 +1,11 @@
 r"""Fit replicas as independent tasks on any executor (:mod:`sidislab.compute`): serial, a
 Dask LocalCluster or an existing scheduler.
 
-The parallel counterpart of the serial driver :func:`sidislab.fit.replicas.run_replicas`:
-the same task (:func:`sidislab.fit.replicas.fit_replica`, a pure function of
-(replica, seed, data, model factory, settings)), the same files
+The one replica driver, serial (``executor=None``) or parallel. The task is
+:func:`sidislab.fit.replicas.fit_replica`, a pure function of (replica, seed, data, model
+factory, settings); the files
 (:func:`~sidislab.fit.replicas.replica_path`, one JSON per replica, written atomically
-as each replica finishes, in whatever order), the same resume rule (a replica whose file
+as each replica finishes, in whatever order); one resume rule (a replica whose file
 exists is read back, not refitted), so a run started serially can be finished on a
 cluster and the other way round. After the run ``summary.json`` holds
 :func:`~sidislab.fit.replicas.summarise` of all replicas (central value, spread, χ²

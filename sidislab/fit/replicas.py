@@ -15,8 +15,8 @@ unfluctuated (NangaParbat's ``fluctuation = 0``).
 Each replica is a pure function of (replica index, seed, data, model factory, settings):
 :func:`fit_replica` takes only plain picklable inputs (a top-level model factory and its
 keyword arguments, a :class:`ReplicaData`, a :class:`~sidislab.fit.FitSettings`) so that
-it can be shipped to a worker. :func:`run_replicas` is the serial driver: one JSON file
-per replica written atomically, replicas whose file exists are skipped (resume).
+it can be shipped to a worker. :func:`sidislab.fit.parallel.run_replicas_on` runs them, serially or on an executor: one
+JSON file per replica written atomically, replicas whose file exists are skipped (resume).
 :func:`summarise` gives the central value, spread, χ² distribution and failed replicas.
 """
 
@@ -39,7 +39,6 @@ from torch import Tensor
 
 from sidislab.fit.chi2 import CorrelatedTargets, nuisance_chi2
 from sidislab.fit.optimise import FitSettings, fit
-from sidislab.io import atomic_write
 from sidislab.measurements.dataset import DataSet
 
 __all__ = [
@@ -49,7 +48,6 @@ __all__ = [
     "fluctuate",
     "load_replicas",
     "replica_path",
-    "run_replicas",
     "summarise",
 ]
 
@@ -193,41 +191,6 @@ def fit_replica(
 def replica_path(out_dir: str | Path, replica: int) -> Path:
     """The file of one replica's result."""
     return Path(out_dir) / f"replica_{int(replica):04d}.json"
-
-
-def run_replicas(
-    replicas: int | Iterable[int],
-    out_dir: str | Path,
-    data: ReplicaData,
-    model: Callable[..., Any],
-    model_kwargs: Mapping[str, Any],
-    settings: FitSettings,
-    *,
-    seed: int = 0,
-    start: Sequence[float] | None = None,
-    callback: Callable[[dict[str, Any]], None] | None = None,
-) -> list[dict[str, Any]]:
-    """Fit replicas serially (``replicas``: a count n meaning 1..n, or the indices),
-    one JSON file per replica (:func:`replica_path`, written atomically); a replica whose
-    file exists is read back, not refitted (resume). Returns the records in order."""
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    indices = range(1, replicas + 1) if isinstance(replicas, int) else list(replicas)
-    records = []
-    for i in indices:
-        path = replica_path(out, i)
-        if path.exists():
-            log.info("replica %d: %s exists, skipped", i, path)
-            records.append(json.loads(path.read_text()))
-            continue
-        rec = fit_replica(i, seed, data, model, model_kwargs, settings, start)
-        rec["settings"] = asdict(settings)
-        with atomic_write(path) as fh:
-            json.dump(rec, fh, indent=1, allow_nan=True)
-        records.append(rec)
-        if callback:
-            callback(rec)
-    return records
 
 
 def load_replicas(out_dir: str | Path) -> list[dict[str, Any]]:
