@@ -30,7 +30,7 @@ import yaml
 
 from sidislab.errors import DataError, SidislabError
 
-__all__ = ["YAML12Loader", "parse_yaml", "read_yaml"]
+__all__ = ["YAML12Loader", "parse_yaml", "read_text", "read_yaml"]
 
 _NULL = re.compile(r"^(?:~|null|Null|NULL|)$")
 _BOOL = re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$")
@@ -141,17 +141,15 @@ def parse_yaml(
         raise error(f"{source}: YAML nested too deeply") from None
 
 
-def read_yaml(
+def read_text(
     path: str | os.PathLike[str],
     *,
-    what: str = "YAML file",
+    what: str = "file",
     error: type[SidislabError] = DataError,
-) -> Any:
-    """Read and parse a UTF-8 YAML file (see :func:`parse_yaml`).
-
-    ``what`` describes the file in messages (``"configuration file"``); a missing, unreadable
-    or non-UTF-8 file raises ``error`` naming the path.
-    """
+) -> str:
+    """The UTF-8 text of ``path``; a missing, unreadable or non-UTF-8 file raises ``error``
+    naming the path, ``what`` the file is (``"configuration file"``) and, for bad bytes,
+    the line."""
     path = Path(path)
     try:
         raw = path.read_bytes()
@@ -162,11 +160,21 @@ def read_yaml(
     except OSError as exc:
         raise error(f"{path}: cannot read {what} ({exc.strerror or exc})") from None
     try:
-        text = raw.decode("utf-8-sig")
+        return raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         line = raw.count(b"\n", 0, exc.start) + 1
         raise error(
             f"{path}: line {line}: not UTF-8 text (byte 0x{raw[exc.start]:02x} at offset "
             f"{exc.start}); save the {what} as UTF-8"
         ) from None
-    return parse_yaml(text, str(path), error=error)
+
+
+def read_yaml(
+    path: str | os.PathLike[str],
+    *,
+    what: str = "YAML file",
+    error: type[SidislabError] = DataError,
+) -> Any:
+    """Read and parse a UTF-8 YAML file (see :func:`parse_yaml`, :func:`read_text`)."""
+    text = read_text(path, what=what, error=error)
+    return parse_yaml(text, str(Path(path)), error=error)

@@ -33,7 +33,7 @@ import yaml
 
 from sidislab.errors import GridFileError
 from sidislab.io import atomic_write
-from sidislab.yamlio import parse_yaml
+from sidislab.yamlio import parse_yaml, read_text
 
 logger = logging.getLogger(__name__)
 
@@ -208,16 +208,7 @@ def read_dat(path: str | Path, expected_nflav: int | None = None) -> DatFile:
     in every block (as LHAPDF ≥ 6.4 requires), and blocks ordered in Q.
     """
     path = Path(path)
-    try:
-        raw = path.read_bytes()
-    except FileNotFoundError:
-        raise GridFileError(f"{path}: member data file not found") from None
-    except OSError as exc:
-        raise GridFileError(f"{path}: cannot read member data file ({exc})") from exc
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise GridFileError(f"{path}: not a text file ({exc})") from exc
+    text = read_text(path, what="member data file", error=GridFileError)
     lines = text.splitlines()
 
     # --- header (block 0): YAML up to the first '---' ----------------------------------------
