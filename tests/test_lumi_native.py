@@ -156,8 +156,8 @@ def test_charge_conjugation(toy: NativeProvider) -> None:
 
 
 def test_orders_the_engine_cannot_do() -> None:
-    """N³LL′ (and N⁴LL) need N³LO matching; C_i ≠ 1 with NNLO matching needs its ln C_i
-    terms: one-line errors naming the key and the allowed values."""
+    """N³LL′ (and N⁴LL) need N³LO matching: one-line errors naming the key and the allowed
+    values. Every order the engine computes takes C_i ≠ 1."""
     for order in (-3, 4):
         with pytest.raises(
             NotYetImplementedOrder, match=r"PerturbativeOrder: .*allowed: .*3 \(N3LL\)"
@@ -165,10 +165,7 @@ def test_orders_the_engine_cannot_do() -> None:
             NativeProvider(ToySet("p", 1), ToySet("f", 2), order)
     with pytest.raises(ValueError, match=r"PerturbativeOrder: 7 is not allowed \(allowed: -2"):
         NativeProvider(ToySet("p", 1), ToySet("f", 2), 7)
-    for order in (3, -2):
-        with pytest.raises(NotYetImplementedOrder, match=r"TMDscales.Ci: 2 .*allowed: Ci = 1"):
-            NativeProvider(ToySet("p", 1), ToySet("f", 2), order, Ci=2.0)
-    for order in (-1, 2):  # NLO matching: any C_i
+    for order in (-1, 2, -2, 3):  # NLO and NNLO matching: any C_i
         NativeProvider(ToySet("p", 1), ToySet("f", 2), order, Ci=2.0)
     with pytest.raises(ValueError, match=r"alphaem.thresholds: 'x' is not allowed"):
         NativeProvider(ToySet("p", 1), ToySet("f", 2), 1, alphaem_thresholds="x")
@@ -491,7 +488,8 @@ def test_scale_variations_shrink_with_order(shared_lhapdf: Path) -> None:
     evolution, hard factor at μ = C_f Q): in the perturbative region (Q² = 100, 1000 GeV²,
     b ≤ 0.3 GeV⁻¹, so μ_b* ≥ 1.9 GeV even at C_i = 1/2) the largest change of Σ_q L_q
     under C ∈ {1/2, 2} shrinks order by order. Measured (C_f): NLL 0.24, NNLL 0.13,
-    N³LL 0.020 (NLL′ 0.13, NNLL′ 0.019); (C_i): NLL 0.85, NLL′ 0.27, NNLL 0.19."""
+    N³LL 0.020 (NLL′ 0.13, NNLL′ 0.019); (C_i): NLL 0.85, NLL′ 0.27, NNLL 0.19, NNLL′ 0.035,
+    N³LL 0.051 (the ln C_i terms of the NNLO matching: sidislab.tmd.nnlo_scale_logs)."""
     sets = _load_sets(
         ("JAM20-SIDIS_PDF_proton_nlo", "JAM20-SIDIS_FF_pion_nlo"), shared_lhapdf, "continuation"
     )
@@ -510,8 +508,9 @@ def test_scale_variations_shrink_with_order(shared_lhapdf: Path) -> None:
     cf = {o: spread(o, "Cf") for o in (1, 2, 3, -1, -2)}
     assert cf[1] > cf[2] > cf[3] and cf[3] < 0.03, cf
     assert cf[-2] < cf[-1] < cf[1], cf
-    ci = {o: spread(o, "Ci") for o in (1, -1, 2)}
-    assert ci[1] > ci[-1] > ci[2], ci
+    ci = {o: spread(o, "Ci") for o in (1, -1, 2, -2, 3)}
+    assert ci[1] > ci[-1] > ci[2] > ci[-2], ci
+    assert ci[3] < 0.5 * ci[2], ci
 
 
 # --- the embedded default sets ---------------------------------------------------------------

@@ -135,7 +135,7 @@ def test_bad_arguments() -> None:
         matched_tmd(
             toy_xfx, FLAVOURS, np.array([0.1]), np.array([2.0]), np.array([0.2]), THRESHOLDS, 7
         )
-    with pytest.raises(NotImplementedError, match=r"TMDscales\.Ci"):
+    with pytest.raises(ValueError, match=r"TMDscales\.Ci: -2.0 must be a positive"):
         matched_tmd(
             toy_xfx,
             FLAVOURS,
@@ -144,7 +144,7 @@ def test_bad_arguments() -> None:
             np.array([0.2]),
             THRESHOLDS,
             3,
-            Ci=2.0,
+            Ci=-2.0,
         )
     with pytest.raises(ValueError):
         matched_tmd(

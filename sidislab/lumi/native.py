@@ -25,8 +25,8 @@ q = ±1..±n_f(μ) (other flavours give 0). Units: GeV⁻³ for L (b in GeV⁻¹
   conjugation, D_q^{h−} = D_{q̄}^{h+}; ``charge = 0`` uses the average
   (D_q^{h+} + D_{q̄}^{h+})/2, i.e. the mean of h⁺ and h⁻ (e.g. π⁰ from π± by isospin).
 * PerturbativeOrder 0 (LL), 1 (NLL), −1 (NLL′), 2 (NNLL), −2 (NNLL′), 3 (N³LL)
-  (:mod:`sidislab.tmd.orders`); −3 (N³LL′) raises :class:`sidislab.errors.NotYetImplementedOrder`,
-  as does C_i ≠ 1 with NNLO matching (−2, 3).
+  (:mod:`sidislab.tmd.orders`), each with any C_i, C_f > 0; −3 (N³LL′) raises
+  :class:`sidislab.errors.NotYetImplementedOrder`.
 * Defaults (what an LHAPDF user gets): α_s = the PDF set's ``ipol`` interpolation as
   LHAPDF ``alphasQ`` evaluates it (power-law continuation below the first knot), grids
   continued below Q_min by LHAPDF's ``continuation`` extrapolator, physical α_em running.
@@ -45,7 +45,7 @@ from typing import Any
 import numpy as np
 
 from sidislab.constants import ALPHA_EM_MZ, B0, LEPTON_MASSES, MZ, charge2
-from sidislab.errors import ExtrapolationError, NotYetImplementedOrder
+from sidislab.errors import ExtrapolationError
 from sidislab.kinematics import Kinematics
 from sidislab.lumi.base import LUMI_FLAVOURS, LuminosityProvider, as_nodes
 from sidislab.tmd._util import call_vectorised, n_active
@@ -53,8 +53,8 @@ from sidislab.tmd.bstar import B_MAX, bstar_min
 from sidislab.tmd.evolution import QuarkEvolution
 from sidislab.tmd.hard import hard_factor
 from sidislab.tmd.matching import QUARKS
-from sidislab.tmd.orders import ORDER_NAMES, matching_order
 from sidislab.tmd.orders import check_order as _check_order
+from sidislab.tmd.orders import matching_order
 from sidislab.tmd.tabulation import TableSpec, TMDTable
 
 log = logging.getLogger(__name__)
@@ -159,12 +159,6 @@ class NativeProvider(LuminosityProvider):
         if not (Ci > 0 and Cf > 0 and math.isfinite(Ci) and math.isfinite(Cf)):
             raise ValueError(f"NativeProvider: Ci and Cf must be finite and > 0, got {Ci}, {Cf}")
         self.Ci, self.Cf = float(Ci), float(Cf)
-        if matching_order(self.order) == 2 and self.Ci != 1.0:
-            raise NotYetImplementedOrder(
-                f"TMDscales.Ci: {self.Ci:g} ≠ 1 at PerturbativeOrder {self.order} "
-                f"({ORDER_NAMES[self.order]}) needs the ln C_i terms of the NNLO matching, which "
-                "the native engine does not provide (allowed: Ci = 1 at orders 3 and -2)"
-            )
         self.extrapolation = extrapolation
         # Under ``error`` the tables are still built over the engine's whole (x, μ) range
         # (their nodes reach beyond any set's grid); what is refused is a *point* that

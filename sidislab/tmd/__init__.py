@@ -9,6 +9,8 @@ Modules follow the physics objects (``physics.md`` §2–3; APFEL++ conventions)
 * :mod:`.orders` — PerturbativeOrder codes (LL … N³LL, NLL′, NNLL′) and what each keeps;
 * :mod:`.matching` — LO/NLO/NNLO matching of quark TMD PDFs and FFs onto collinear sets;
 * :mod:`.nnlo_matching` — the two-loop matching coefficients (APFEL++'s parametrisations);
+* :mod:`.nnlo_scale_logs` — their ln C_i terms (scale variations with NNLO matching);
+* :mod:`.splitting` — LO and NLO DGLAP kernels, space-like (PDFs) and time-like (FFs);
 * :mod:`.tabulation` — matched TMDs on an (x, μ0) grid with cubic interpolation.
 
 The luminosity provider that assembles them is :class:`sidislab.lumi.native.NativeProvider`.

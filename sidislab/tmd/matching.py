@@ -23,7 +23,8 @@ normalisation of TMD FFs. All terms with L vanish at C_i = 1.
 
 Orders (physics.md §4.1; :func:`sidislab.tmd.orders.matching_order`): LL and NLL use the
 LO matching (the TMD is the collinear x·f(x, μ0) itself), NLL′ and NNLL the NLO matching
-above, NNLL′ and N³LL add the a_s² terms (C_i = 1 only; physics.md §5.1 assembly)
+above, NNLL′ and N³LL add the a_s² terms (physics.md §5.1 assembly; their ln C_i terms,
+which need P⁽¹⁾ and nested convolutions, are in :mod:`sidislab.tmd.nnlo_scale_logs`)
 
     T_q^{(2)} = ½ C_NS+ ⊗ q⁺ ± ½ C_NS− ⊗ q⁻ + ½ C_PS ⊗ Σ + ½ C_QG ⊗ g   (+ for q, − for q̄)
 
@@ -45,9 +46,9 @@ from collections.abc import Callable, Sequence
 import numpy as np
 
 from sidislab.constants import CF, TR, ZETA2
-from sidislab.errors import NotYetImplementedOrder
 from sidislab.tmd import anomalous_dimensions as ad
 from sidislab.tmd import nnlo_matching as nnlo
+from sidislab.tmd import nnlo_scale_logs
 from sidislab.tmd._util import gauss_legendre, n_active
 from sidislab.tmd.orders import matching_order
 
@@ -117,14 +118,9 @@ def _check(order: int, kind: str, Ci: float = 1.0) -> int:
     """Validate; return the matching order (0 LO, 1 NLO, 2 NNLO) of PerturbativeOrder ``order``."""
     if kind not in KINDS:
         raise ValueError(f"matching: kind must be one of {KINDS}, got {kind!r}")
-    n = matching_order(order)
-    if n == 2 and Ci != 1.0:
-        raise NotYetImplementedOrder(
-            f"TMDscales.Ci: {Ci} ≠ 1 at PerturbativeOrder {order} needs the ln C_i terms of the "
-            "NNLO matching, which the native engine does not provide (allowed: Ci = 1 at "
-            "PerturbativeOrder 3 and -2; any Ci at -1, 0, 1, 2)"
-        )
-    return n
+    if not (isinstance(Ci, (int, float)) and math.isfinite(Ci) and Ci > 0.0):
+        raise ValueError(f"TMDscales.Ci: {Ci!r} must be a positive finite number")
+    return matching_order(order)
 
 
 def matched_tmd(
@@ -191,7 +187,10 @@ def local_part(
         a = np.broadcast_to(np.asarray(alphas_mu0, dtype=np.float64), mu0.shape) / (4.0 * math.pi)
         fac = 1.0 + a * kernel_qq_local(math.log(Ci))
         if n == 2:
-            fac = fac + a * a * nnlo.a1_ns(n_active(mu0, thresholds))
+            nf0 = n_active(mu0, thresholds)
+            fac = fac + a * a * nnlo.a1_ns(nf0)
+            if Ci != 1.0:
+                fac = fac + a * a * nnlo_scale_logs.local_coefficient(kind, math.log(Ci), nf0)
         out *= fac[:, None, None]
     return out * _active(mu0, thresholds)
 
@@ -213,18 +212,17 @@ def convolution_part(
 
     a_s [∫_x^1 dy C_reg(y) F_q(x/y) + c (∫_x^1 dy [F_q(x/y) − F_q(x)]/(1 − y) + F_q(x) ln(1 − x))
     + ∫_x^1 dy C_qg(y) F_g(x/y)] with the kernels of the module docstring (c = −8 C_F ln C_i,
-    the plus-distribution coefficient), and with ``nnlo`` (C_i = 1 only) + a_s² × the
+    the plus-distribution coefficient), and with ``nnlo`` + a_s² × the
     regular, plus-distribution (A2) and ln(1 − x) parts of
     ½ C_NS+ ⊗ q⁺ ± ½ C_NS− ⊗ q⁻ + ½ C_PS ⊗ Σ + ½ C_QG ⊗ g
     (:mod:`sidislab.tmd.nnlo_matching`; Σ over the flavours active at μ0; the δ part A1 is
-    in :func:`local_part`). Inactive flavours are 0.
+    in :func:`local_part`), and for C_i ≠ 1 the convolution part of the ln C_i terms
+    (:mod:`sidislab.tmd.nnlo_scale_logs`). Inactive flavours are 0.
 
     With ``nnlo`` the Gauss nodes are s = u² (u Gauss–Legendre): the ln^k(1 − y) of the
     two-loop kernels at y → 1 (s → 0) become integrable-smooth in u.
     """
-    _check(1, kind)
-    if nnlo and Ci != 1.0:
-        _check(3, kind, Ci)
+    _check(3 if nnlo else 2, kind, Ci)
     x = np.asarray(x, dtype=np.float64)
     mu0 = np.asarray(mu0, dtype=np.float64)
     flav, qcols = _quark_columns(flavours)
@@ -278,7 +276,42 @@ def convolution_part(
         out = out + (a * a)[:, None, None] * _nnlo_terms(
             kind, Fy, F0, flav, qcols, y, jac, sing_w, ln1mx, nf0, active
         )
+        if Ci != 1.0:
+            out = out + (a * a)[:, None, None] * _nnlo_log_terms(
+                xfx, flav, qcols, x, mu0, nf0, active, kind, log_ci, n_gauss
+            )
     return out * active
+
+
+def _nnlo_log_terms(
+    xfx: Callable[[np.ndarray, np.ndarray], np.ndarray],
+    flav: list[int],
+    qcols: list[int],
+    x: np.ndarray,
+    mu0: np.ndarray,
+    nf0: np.ndarray,
+    active: np.ndarray,
+    kind: str,
+    log_ci: float,
+    n_gauss: int,
+) -> np.ndarray:
+    """The ln C_i convolution terms of the NNLO matching, a_s² units, [Nm, Nx, 10].
+
+    :func:`sidislab.tmd.nnlo_scale_logs.log_terms` per μ0 (nested convolutions: one scale
+    at a time keeps the [Nx, Ng, Ng, 11] inputs small).
+    """
+    cols = np.array([c for c in qcols] + [flav.index(21)])
+    out = np.zeros((mu0.size, x.size, len(QUARKS)))
+    for m, mu in enumerate(mu0):
+        mask = np.append(active[m, 0, :].astype(np.float64), 1.0)
+
+        def X(xs: np.ndarray, mu: float = float(mu), mask: np.ndarray = mask) -> np.ndarray:
+            F = np.asarray(xfx(xs, np.full(xs.shape, mu)), dtype=np.float64)
+            Fc = np.where(cols >= 0, F[..., np.maximum(cols, 0)], 0.0)
+            return Fc * mask
+
+        out[m] = nnlo_scale_logs.log_terms(X, x, int(nf0[m]), kind, log_ci, n_gauss)
+    return out
 
 
 def _nnlo_terms(
