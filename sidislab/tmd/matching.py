@@ -297,20 +297,23 @@ def _nnlo_log_terms(
 ) -> np.ndarray:
     """The ln C_i convolution terms of the NNLO matching, a_s² units, [Nm, Nx, 10].
 
-    :func:`sidislab.tmd.nnlo_scale_logs.log_terms` per μ0 (nested convolutions: one scale
-    at a time keeps the [Nx, Ng, Ng, 11] inputs small).
+    :func:`sidislab.tmd.nnlo_scale_logs.log_terms` for the scales of each n_f(μ0) at once.
     """
-    cols = np.array([c for c in qcols] + [flav.index(21)])
+    cols = np.array([*qcols, flav.index(21)])
     out = np.zeros((mu0.size, x.size, len(QUARKS)))
-    for m, mu in enumerate(mu0):
-        mask = np.append(active[m, 0, :].astype(np.float64), 1.0)
+    for nf in np.unique(nf0):
+        rows = np.flatnonzero(nf0 == nf)
+        mus = mu0[rows]
+        mask = np.concatenate([active[rows, 0, :], np.ones((rows.size, 1))], axis=1)
 
-        def X(xs: np.ndarray, mu: float = float(mu), mask: np.ndarray = mask) -> np.ndarray:
-            F = np.asarray(xfx(xs, np.full(xs.shape, mu)), dtype=np.float64)
+        def X(xs: np.ndarray, mus: np.ndarray = mus, mask: np.ndarray = mask) -> np.ndarray:
+            shape = (mus.size, *np.shape(xs))
+            mu = np.broadcast_to(mus.reshape((-1,) + (1,) * np.ndim(xs)), shape)
+            F = np.asarray(xfx(np.broadcast_to(xs, shape), mu), dtype=np.float64)
             Fc = np.where(cols >= 0, F[..., np.maximum(cols, 0)], 0.0)
-            return Fc * mask
+            return Fc * mask.reshape((mus.size,) + (1,) * np.ndim(xs) + (-1,))
 
-        out[m] = nnlo_scale_logs.log_terms(X, x, int(nf0[m]), kind, log_ci, n_gauss)
+        out[rows] = nnlo_scale_logs.log_terms(X, x, int(nf), kind, log_ci, n_gauss)
     return out
 
 
