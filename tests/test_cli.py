@@ -116,3 +116,30 @@ def test_fit_data_options_are_checked(capsys):
     assert "--datasets" in capsys.readouterr().err
     assert main(["check-gradients", "--datasets", "HERMES*"]) == 2
     assert "do not apply" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("order", [3, -2])
+def test_lumi_build_with_scale_variation_at_nnlo_matching(tmp_path, capsys, order):
+    """N³LL and NNLL′ with C_i ≠ 1 build through the CLI (embedded sets, the HERMES points in
+    the TMD region);
+    the table differs from the C_i = 1 one (the ln C_i terms are there)."""
+    import h5py
+    import numpy as np
+
+    tables = []
+    for ci in (1.0, 2.0):
+        cfg = tmp_path / f"cfg{ci:g}.yaml"
+        cfg.write_text(
+            f"PerturbativeOrder: {order}\nTMDscales: {{Ci: {ci}, Cf: 1.0}}\n"
+            f"luminosity: {{cache_dir: {tmp_path / 'cache'}}}\n"
+        )
+        assert main(["lumi", "build", "--config", str(cfg), "--kinematics", "hermes_7pt"]) == 0
+        out = capsys.readouterr().out
+        assert "2 points × 10 flavours × 256 b-nodes" in out, out  # qT ≤ qToQcut·Q
+    files = sorted((tmp_path / "cache").rglob("*.h5"))
+    assert len(files) == 2
+    for f in files:
+        with h5py.File(f, "r") as h:
+            tables.append(np.asarray(h["L"]))
+    assert all(np.isfinite(t).all() for t in tables)
+    assert np.abs(tables[0] / np.where(tables[1] == 0, 1, tables[1]) - 1).max() > 1e-3

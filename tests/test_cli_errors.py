@@ -229,7 +229,7 @@ def test_cut_lhapdf_set_is_refused(env, capsys):
 @pytest.mark.parametrize(
     ("text", "parts"),
     [
-        ("PerturbativeOrder: 3\nTMDscales: {Ci: 2}\n", ["TMDscales.Ci", "not provide"]),
+        ("PerturbativeOrder: -3\n", ["PerturbativeOrder", "-3 is not allowed"]),
         ("pdfset: no_such_set\n", ["LHAPDF set 'no_such_set' not found"]),
         ("luminosity: {provider: apfel}\n", ["apfelpy"]),
     ],
