@@ -369,3 +369,16 @@ def test_user_message_names_optional_packages_and_folds_lines():
     assert user_message(FileNotFoundError(2, "No such file or directory", "k.yaml")) == (
         "k.yaml: No such file or directory"
     )
+
+
+def test_predict_cuts_file_is_read_strictly(env, capsys):
+    """``predict --cuts``: a duplicate key names the file and the line, before any data are read."""
+    cuts = write(env, "cuts.yaml", "cuts:\n  Q2_min: 1.0\n  Q2_min: 2.0\n")
+    out = env / "prediction.json"
+    code, err = run(
+        ["predict", "--datasets", "HERMES_*", "--data", env / "no-such-folder", "--cuts", cuts,
+         "--out", out],
+        capsys,
+    )  # fmt: skip
+    assert_one_line_error(code, err, "predict", str(cuts), "line 3", "duplicate key 'Q2_min'")
+    nothing_written(env, out)

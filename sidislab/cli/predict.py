@@ -44,15 +44,14 @@ def _setup_predict(p: argparse.ArgumentParser) -> None:
 
 
 def _cuts(args: argparse.Namespace):
-    import yaml
-
     from sidislab.measurements import Cuts, map22_cuts
+    from sidislab.yamlio import read_yaml
 
     if args.no_cuts:
         return Cuts(())
     if not args.cuts:
         return map22_cuts()
-    doc = yaml.safe_load(Path(args.cuts).read_text())
+    doc = read_yaml(args.cuts, what="cuts file")
     if isinstance(doc, dict) and "cuts" in doc:
         doc = doc["cuts"]
     return Cuts.from_mapping(doc or {}, source=f"{args.cuts}: cuts")
@@ -106,8 +105,8 @@ def predict(args: argparse.Namespace) -> int:
     from sidislab.pipeline import build_multiplicities
 
     cfg = load_config(args.config) if args.config else Config()
+    cuts = _cuts(args)  # a bad cuts file fails before the data are read
     data = load_datasets(args.datasets, args.data)
-    cuts = _cuts(args)
     before = len(data)
     data = cuts.apply(data)
     if len(data) == 0:
