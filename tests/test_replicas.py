@@ -172,3 +172,88 @@ def test_real_data_replica_with_the_multiplicity_model(sidis_data, tmp_path, mon
     assert rec["status"] in ("converged", "not converged"), rec.get("error")
     assert rec["chi2_central"] < before
     assert set(rec["parameters"]) == set(model.fnp.parameter_names())
+
+
+def _fresh_replicas(indices, seed, data, model, kwargs, settings, start=None):
+    """Each replica on a model built for it alone, on one torch thread (as the driver)."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        return [fit_replica(i, seed, data, model, kwargs, settings, start) for i in indices]
+    finally:
+        torch.set_num_threads(threads)
+
+
+def _same_fits(reused, fresh):
+    for a, b in zip(reused, fresh, strict=True):
+        assert a["replica"] == b["replica"] and a["status"] == b["status"]
+        assert a["parameters"] == b["parameters"], a["replica"]  # bit-identical
+        assert a["chi2"] == b["chi2"] and a["chi2_central"] == b["chi2_central"]
+        assert a["epochs"] == b["epochs"]
+
+
+def counting_model(count_file: str, **kwargs):
+    """bin_centre_cross_section, with one line appended to ``count_file`` per build."""
+    with open(count_file, "a") as fh:
+        fh.write("built\n")
+    return bin_centre_cross_section(**kwargs)
+
+
+def test_driver_builds_the_model_once_and_reuses_it_bit_identically(closure, tmp_path):
+    """run_replicas_on builds the model once per run (not per replica) and puts its
+    parameters back before each replica: the records equal fits on fresh builds, with the
+    real HERMES covariance (correlated sources: the Cholesky path)."""
+    _, kwargs, true, data = closure
+    settings = FitSettings(optimizer="lbfgs", epochs=30)
+    start = (true * 1.15).tolist()
+    count = tmp_path / "builds.txt"
+    counted = dict(kwargs, count_file=str(count))
+    reused = run_replicas_on(
+        None, 4, tmp_path / "run", data, counting_model, counted, settings, seed=7, start=start
+    )
+    assert count.read_text().count("built") == 1
+    assert len({r["chi2"] for r in reused}) == 4  # the replicas differ
+    fresh = _fresh_replicas(range(1, 5), 7, data, bin_centre_cross_section, kwargs, settings, start)
+    _same_fits(reused, fresh)
+    # without start values each replica starts from the values the model was built with
+    reused = run_replicas_on(
+        None, 2, tmp_path / "nostart", data, counting_model, counted, settings, seed=7
+    )
+    fresh = _fresh_replicas(range(1, 3), 7, data, bin_centre_cross_section, kwargs, settings)
+    _same_fits(reused, fresh)
+    assert count.read_text().count("built") == 2
+    # a second run builds again (its own model: the files it reads may have changed)
+    run_replicas_on(
+        None, [5], tmp_path / "run", data, counting_model, counted, settings, seed=7, start=start
+    )
+    assert count.read_text().count("built") == 3
+
+
+def test_uncorrelated_fluctuation_equals_the_cholesky_one():
+    """β ≡ 0 (K = 0, or sources that are zero everywhere): fluctuate skips the Cholesky
+    factorisation and gives exactly m + chol(C) ξ."""
+    from sidislab.fit.replicas import _generator
+
+    g = torch.Generator().manual_seed(4)
+    n = 50
+    values = (
+        torch.rand(n, generator=g, dtype=D) * 10.0 ** torch.randint(-8, 8, (n,), generator=g).to(D)
+    ).tolist()
+    sigma = (0.1 * torch.rand(n, generator=g, dtype=D) * torch.tensor(values, dtype=D)).tolist()
+    for beta in ([[] for _ in range(n)], [[0.0, 0.0] for _ in range(n)]):
+        data = ReplicaData(values, sigma, beta, ["a"] * n)
+        assert data.uncorrelated
+        L = torch.linalg.cholesky(data.covariance())
+        for r in (1, 2, 17):
+            xi = torch.randn(n, generator=_generator(3, r), dtype=D)
+            assert torch.equal(fluctuate(data, r, 3), torch.tensor(values, dtype=D) + L @ xi)
+    assert not toy_data().uncorrelated
+
+
+def test_replica_data_pickles_without_its_cached_factor():
+    data = toy_data()
+    L = data.cholesky  # cached on the object
+    back = pickle.loads(pickle.dumps(data))
+    assert back == data and "cholesky" not in back.__dict__
+    assert torch.equal(back.cholesky, L)
+    assert torch.equal(fluctuate(back, 3, 1), fluctuate(data, 3, 1))

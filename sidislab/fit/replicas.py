@@ -28,7 +28,7 @@ import math
 import time
 import traceback
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from functools import cached_property
 from pathlib import Path
 from typing import Any
@@ -96,6 +96,16 @@ class ReplicaData:
         """L with L Lᵀ = C (float64), computed once per object."""
         return torch.linalg.cholesky(self.covariance())
 
+    def __getstate__(self) -> dict[str, Any]:
+        """Pickle the fields only: the cached N×N factor is not shipped to workers (170 MB
+        at N = 4608); a worker factorises once for its copy."""
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+    @cached_property
+    def uncorrelated(self) -> bool:
+        """True when no point has a correlated source (β ≡ 0): C is diagonal."""
+        return not any(v != 0.0 for row in self.beta for v in row)
+
 
 def _generator(seed: int, replica: int) -> torch.Generator:
     """A generator that depends on (seed, replica) only (numpy SeedSequence mixing)."""
@@ -106,12 +116,16 @@ def _generator(seed: int, replica: int) -> torch.Generator:
 def fluctuate(data: ReplicaData, replica: int, seed: int = 0) -> Tensor:
     """Replica ``replica`` of the data: m + L ξ (see the module docstring); replica 0 is
     the central data."""
-    values, _, _ = data.tensors()
+    values, sigma, _ = data.tensors()
     if replica == 0:
         return values
-    L = data.cholesky
     xi = torch.randn(len(values), generator=_generator(seed, replica), dtype=values.dtype)
-    return values + L @ xi
+    if data.uncorrelated:
+        # diagonal C: its Cholesky factor is diag(√(σ²)) exactly (L_jj = √(C_jj − 0), the
+        # other entries 0), and L ξ is then σ ⊙ ξ to the bit. Skips an O(N³) factorisation
+        # of a dense N×N matrix (1 s and 170 MB at N = 4608), once per worker.
+        return values + (sigma**2).sqrt() * xi
+    return values + data.cholesky @ xi
 
 
 def _per_dataset(residuals: Tensor, sigma: Tensor, beta: Tensor, datasets: list[str]) -> dict:
