@@ -146,3 +146,47 @@ def test_prefactor_units():
     from sidislab.observables.xsec import prefactor
 
     assert prefactor(one).item() == pytest.approx(CONV_FACT * 4 * math.pi * 1.0 / (2 * 2.0 * 0.5))
+
+
+@pytest.mark.parametrize("integrator", ["ogata", "trapezoid"])
+@pytest.mark.parametrize("name", ["map22_flavour_blind", "map22_flavour_dependent"])
+def test_fused_quadrature_equals_the_integrand_path(tmp_path, kin, monkeypatch, integrator, name):
+    """σ from FNP.integrate (the fused sum over nodes, used by forward) equals the sum of the
+    integrand over the nodes (contract), with the same chunked gradient and Hessian."""
+    from sidislab.fit import Targets, loss_and_backward
+    from sidislab.fit.loss import loss_of_vector
+    from sidislab.fnp.model import FNP
+
+    small = kin.subset(slice(0, 24))
+    table = LuminosityCache(tmp_path).get_or_build(AnalyticProvider.toy(), small, progress=False)
+    model = load_fnp(DATA / "fnp" / f"{name}.yaml")
+    gen = torch.Generator().manual_seed(2)
+    with torch.no_grad():  # distinct flavour groups
+        model.free_values.mul_(1 + 0.2 * torch.rand(model.free_values.shape, generator=gen))
+    # a few parameters of every kind (the Hessian costs one double backward per parameter)
+    free = ["pdf.u.N1", "pdf.sea.lambda", "pdf.d.N1B", "ff.u.N3B", "ff.sea.beta1", "ff.d.lambdaF"]
+    model.freeze("*")
+    model.unfreeze(
+        "g2",
+        *(f if not model.flavour_blind else f.replace(f.split(".")[1] + ".", "") for f in free),
+    )
+    xs = CrossSection(small, table, model, integrator=integrator, b_max=20.0)
+    fused = xs().detach()
+    with torch.no_grad():  # the integrand path: contract, then Σ weights
+        plain = xs.with_error().value
+    scale = float(fused.abs().max())
+    torch.testing.assert_close(fused, plain, rtol=1e-11, atol=1e-13 * scale)
+    targets = Targets(plain * 1.1, 0.05 * plain.abs() + 1e-3 * scale)
+    theta = model.get_vector()
+
+    def grad_and_hessian():
+        model.zero_grad()
+        loss_and_backward(xs, targets, "chi2", chunk_size=10)
+        hess = torch.autograd.functional.hessian(loss_of_vector(xs, targets), theta)
+        return model.free_values.grad.clone(), hess
+
+    g_fused, h_fused = grad_and_hessian()
+    monkeypatch.delattr(FNP, "integrate")
+    g_plain, h_plain = grad_and_hessian()
+    torch.testing.assert_close(g_fused, g_plain, rtol=1e-9, atol=1e-12 * float(g_plain.abs().max()))
+    torch.testing.assert_close(h_fused, h_plain, rtol=1e-9, atol=1e-12 * float(h_plain.abs().max()))

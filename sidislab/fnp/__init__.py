@@ -2,7 +2,8 @@
 
 ``physics.md`` §5, arXiv:2206.07598. :func:`load_fnp` builds an :class:`FNP` from a YAML
 config in ``data/fnp/``; :mod:`.map22` holds the formulas, :mod:`.flavours` the flavour
-groups, :mod:`.config` the YAML schema and its validation.
+groups, :mod:`.config` the YAML schema and its validation, :mod:`.gaussians` the fused
+quadrature sum with its gradient that a fit epoch uses (:meth:`FNP.integrate`).
 """
 
 from __future__ import annotations

@@ -62,16 +62,21 @@ __all__ = [
     "EPS",
     "EVOLUTION_CAP",
     "FF_PARAMETER_NAMES",
+    "FF_TERM_SLOPES",
     "LOG_CAP",
     "PARAMETER_BOUND",
     "PDF_PARAMETER_NAMES",
+    "PDF_TERM_SLOPES",
     "Q0_SQUARED",
     "SIGN_FREE_NAMES",
     "X_HAT",
     "Z_HAT",
     "evolution_factor",
+    "evolution_width",
+    "ff_terms",
     "map22_ff",
     "map22_pdf",
+    "pdf_terms",
     "smooth_abs",
     "smooth_cap",
 ]
@@ -203,6 +208,87 @@ def evolution_factor(b: Tensor, zeta: Tensor, g2: Tensor) -> Tensor:
     return torch.exp(torch.where(exponent <= 0.0, exponent, saturated))
 
 
+PDF_TERM_SLOPES: tuple[bool, ...] = (False, True, False)
+"""Which of the three TMD PDF terms carries the factor (1 + t): the second (g1B)."""
+FF_TERM_SLOPES: tuple[bool, ...] = (False, True)
+"""Which of the two TMD FF terms carries the factor (1 + t): the second (g3B)."""
+
+
+def pdf_terms(x: Tensor, params: Tensor) -> tuple[tuple[Tensor, ...], tuple[Tensor, ...]]:
+    """Weights and widths of the three terms of the MAP22 TMD PDF (physics.md §5).
+
+    fNP(x, b) = Σ_k w_k (1 + δ_k t_k) e^{t_k}, t_k = −g_k b²/4, δ = :data:`PDF_TERM_SLOPES`
+    (before the evolution factor): the b-dependence enters only through t_k, so these
+    ``[..., 3]`` tensors carry all of the x- and parameter-dependence.
+
+    Args:
+        x: momentum fraction, 0 < x < 1.
+        params: ``[..., 11]`` parameters (order of :data:`PDF_PARAMETER_NAMES`);
+            ``params[..., k]`` broadcasts against ``x``.
+
+    Returns:
+        ``(w, g)``, each a tuple over the terms (g1, g1B, g1C) of tensors of the broadcast
+        shape of x and ``params[..., 0]``: the weights w = softmax(ln c),
+        c = (g1, λ² g1B², λ2² g1C), summing to one, and the widths g_k in GeV² (safety
+        transforms of the module docstring applied).
+    """
+    n1, alpha1, sigma1, lam, n1b, n1c, lam2, alpha2, alpha3, sigma2, sigma3 = _clip(params).unbind(
+        -1
+    )
+    lx = torch.log(x) - _LN_X_HAT
+    l1x = torch.log1p(-x) - _LN_1MX_HAT
+    ln_g1 = _ln_pdf_width(torch.log(smooth_abs(n1)), sigma1, alpha1, lx, l1x)
+    ln_gb = _ln_pdf_width(torch.log(smooth_abs(n1b)), sigma2, alpha2, lx, l1x)
+    ln_gc = _ln_pdf_width(torch.log(smooth_abs(n1c)), sigma3, alpha3, lx, l1x)
+    # ln c_k of the three terms' weights c = (g1, λ² g1B², λ2² g1C)
+    ln_c1 = ln_g1
+    ln_c2 = _log_square(lam) + 2.0 * ln_gb
+    ln_c3 = _log_square(lam2) + ln_gc
+    w = torch.softmax(torch.stack(torch.broadcast_tensors(ln_c1, ln_c2, ln_c3)), dim=0)
+    return tuple(w), (torch.exp(ln_g1), torch.exp(ln_gb), torch.exp(ln_gc))
+
+
+def ff_terms(z: Tensor, params: Tensor) -> tuple[tuple[Tensor, ...], tuple[Tensor, ...]]:
+    """Weights and widths of the two terms of the MAP22 TMD FF (physics.md §5).
+
+    DNP(z, b) = Σ_k w_k (1 + δ_k t_k) e^{t_k}, t_k = −g_k b²/(4z²), δ = :data:`FF_TERM_SLOPES`
+    (before the evolution factor).
+
+    Args:
+        z: hadron momentum fraction, 0 < z < 1.
+        params: ``[..., 9]`` parameters (order of :data:`FF_PARAMETER_NAMES`).
+
+    Returns:
+        ``(w, g)``, each a tuple over the terms (g3, g3B): the weights w = softmax(ln c),
+        c = (g3, (λF/z²) g3B²), and the widths g_k in GeV² (of b/z).
+    """
+    n3, beta1, delta1, gamma1, lam_f, n3b, beta2, delta2, gamma2 = _clip(params).unbind(-1)
+    lz = torch.log(z)
+    l1z = torch.log1p(-z) - _LN_1MZ_HAT
+    ln_g3 = _ln_ff_width(torch.log(smooth_abs(n3)), beta1, delta1, gamma1, lz, l1z)
+    ln_gb = _ln_ff_width(torch.log(smooth_abs(n3b)), beta2, delta2, gamma2, lz, l1z)
+    # weights c = (g3, (λF/z²) g3B²)
+    ln_c1 = ln_g3
+    ln_c2 = torch.log(smooth_abs(lam_f)) - 2.0 * lz + 2.0 * ln_gb
+    w = torch.softmax(torch.stack(torch.broadcast_tensors(ln_c1, ln_c2)), dim=0)
+    return tuple(w), (torch.exp(ln_g3), torch.exp(ln_gb))
+
+
+def evolution_width(zeta: Tensor, g2: Tensor) -> Tensor:
+    """ω(ζ) = g2² ln(ζ/Q0²) in GeV²: E(b, ζ) = e^{−ω b²/4} for ζ ≥ Q0² (physics.md §5).
+
+    The evolution factor is then a Gaussian in b like the fNP terms (its width adds to
+    theirs, :meth:`sidislab.fnp.FNP.integrate`). For ζ < Q0² (ω < 0) the exponent of
+    :func:`evolution_factor` is saturated and E is not of this form.
+
+    Args:
+        zeta: rapidity scale ζ in GeV².
+        g2: the g2 parameter in GeV (clipped like everywhere, enters squared).
+    """
+    g2 = _clip(g2)
+    return (g2 * g2) * (torch.log(zeta) - _LN_Q0_SQUARED)
+
+
 def map22_pdf(
     x: Tensor, b: Tensor, zeta: Tensor, params: Tensor, g2: Tensor, evolution: bool = True
 ) -> Tensor:
@@ -222,23 +308,11 @@ def map22_pdf(
         fNP, the broadcast shape of x, b, zeta and ``params[..., 0]``; dimensionless,
         fNP(b = 0) = 1. See the module docstring for the parameter-safety transforms.
     """
-    n1, alpha1, sigma1, lam, n1b, n1c, lam2, alpha2, alpha3, sigma2, sigma3 = _clip(params).unbind(
-        -1
-    )
-    lx = torch.log(x) - _LN_X_HAT
-    l1x = torch.log1p(-x) - _LN_1MX_HAT
-    ln_g1 = _ln_pdf_width(torch.log(smooth_abs(n1)), sigma1, alpha1, lx, l1x)
-    ln_gb = _ln_pdf_width(torch.log(smooth_abs(n1b)), sigma2, alpha2, lx, l1x)
-    ln_gc = _ln_pdf_width(torch.log(smooth_abs(n1c)), sigma3, alpha3, lx, l1x)
-    # ln c_k of the three terms' weights c = (g1, λ² g1B², λ2² g1C)
-    ln_c1 = ln_g1
-    ln_c2 = _log_square(lam) + 2.0 * ln_gb
-    ln_c3 = _log_square(lam2) + ln_gc
-    w1, w2, w3 = torch.softmax(torch.stack(torch.broadcast_tensors(ln_c1, ln_c2, ln_c3)), dim=0)
+    (w1, w2, w3), (g1, gb, gc) = pdf_terms(x, params)
     minus_quarter_b2 = b * b / -4.0  # the b-dependence; t = −g b²/4 below
-    t1 = torch.exp(ln_g1) * minus_quarter_b2
-    tb = torch.exp(ln_gb) * minus_quarter_b2
-    tc = torch.exp(ln_gc) * minus_quarter_b2
+    t1 = g1 * minus_quarter_b2
+    tb = gb * minus_quarter_b2
+    tc = gc * minus_quarter_b2
     shape = w1 * torch.exp(t1) + w2 * (1.0 + tb) * torch.exp(tb) + w3 * torch.exp(tc)
     return shape * evolution_factor(b, zeta, g2) if evolution else shape
 
@@ -260,18 +334,10 @@ def map22_ff(
     Returns:
         DNP, the broadcast shape of z, b, zeta and ``params[..., 0]``; DNP(b = 0) = 1.
     """
-    n3, beta1, delta1, gamma1, lam_f, n3b, beta2, delta2, gamma2 = _clip(params).unbind(-1)
-    lz = torch.log(z)
-    l1z = torch.log1p(-z) - _LN_1MZ_HAT
-    ln_g3 = _ln_ff_width(torch.log(smooth_abs(n3)), beta1, delta1, gamma1, lz, l1z)
-    ln_gb = _ln_ff_width(torch.log(smooth_abs(n3b)), beta2, delta2, gamma2, lz, l1z)
-    # weights c = (g3, (λF/z²) g3B²)
-    ln_c1 = ln_g3
-    ln_c2 = torch.log(smooth_abs(lam_f)) - 2.0 * lz + 2.0 * ln_gb
-    w1, w2 = torch.softmax(torch.stack(torch.broadcast_tensors(ln_c1, ln_c2)), dim=0)
+    (w1, w2), (g3, gb) = ff_terms(z, params)
     b_over_z = b / z
     minus_quarter_b2_z2 = b_over_z * b_over_z / -4.0  # t = −g b²/(4z²) below
-    t3 = torch.exp(ln_g3) * minus_quarter_b2_z2
-    tb = torch.exp(ln_gb) * minus_quarter_b2_z2
+    t3 = g3 * minus_quarter_b2_z2
+    tb = gb * minus_quarter_b2_z2
     shape = w1 * torch.exp(t3) + w2 * (1.0 + tb) * torch.exp(tb)
     return shape * evolution_factor(b, zeta, g2) if evolution else shape

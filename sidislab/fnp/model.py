@@ -39,13 +39,20 @@ from torch import Tensor, nn
 from sidislab.errors import ConfigError, KinematicsError
 from sidislab.fnp.config import FNPConfig, ParameterSet, load_config, save_config
 from sidislab.fnp.flavours import ALL_GROUP, DEFAULT_FLAVOURS, FlavourGroups, check_flavours
+from sidislab.fnp.gaussians import PairMap, gaussian_pair_sum
 from sidislab.fnp.map22 import (
     FF_PARAMETER_NAMES,
+    FF_TERM_SLOPES,
     PDF_PARAMETER_NAMES,
+    PDF_TERM_SLOPES,
+    Q0_SQUARED,
     SIGN_FREE_NAMES,
     evolution_factor,
+    evolution_width,
+    ff_terms,
     map22_ff,
     map22_pdf,
+    pdf_terms,
 )
 
 __all__ = ["FNP", "load_fnp", "save_fnp"]
@@ -440,6 +447,78 @@ class FNP(nn.Module):
         shape = parts[0] if len(parts) == 1 else torch.cat(parts)
         return shape * (evo * evo)[:, 0]
 
+    def integrate(
+        self,
+        x: ArrayLike,
+        z: ArrayLike,
+        b: ArrayLike,
+        zeta: ArrayLike,
+        lumi: Tensor,
+        weights: Tensor,
+        flavours: Sequence[int] | Tensor | None = None,
+    ) -> Tensor:
+        """Σ_j weights_nj Σ_q fNP_q DNP_q L_q (b_nj) → ``[N]``: the quadrature sum of
+        :meth:`contract` with the weights ``weights`` ``[N or 1, Nb]`` (I = Σ_j w_j F(b_j)),
+        fused (:func:`sidislab.fnp.gaussians.gaussian_pair_sum`).
+
+        The MAP22 shapes depend on b only through −b²/4 times widths that are functions of
+        x, z and the parameters, so the sum is evaluated per (point, parameter set, term)
+        with its derivatives in one pass, without an autograd graph over the ``[N, sets,
+        Nb]`` tensors; higher derivatives (``create_graph``) differentiate the plain
+        expression. The evolution factor E² is a Gaussian in b too where ζ ≥ Q0²
+        (:func:`~sidislab.fnp.map22.evolution_width`): its width is added to the PDF
+        widths; below Q0² (saturated exponent) it multiplies the weights, which costs one
+        host synchronisation to find out. Equal to ``(weights * contract(...)).sum(-1)``
+        up to rounding, with the same gradients. ``lumi`` and ``weights`` are data
+        (``lumi`` as in :meth:`contract`); when ``b`` requires a gradient the plain
+        :meth:`contract` is used.
+        """
+        weights = torch.as_tensor(weights, dtype=self.dtype, device=self.device)
+        if isinstance(b, Tensor) and b.requires_grad:
+            return (weights * self.contract(x, z, b, zeta, lumi, flavours)).sum(-1)
+        if isinstance(b, Tensor) and b.dim() == 2 and b.shape[0] > 1 and b.stride(0) == 0:
+            b = b[0]  # nodes expanded from one row: shared (one matrix product per block)
+        g2, pdf, ff = self._split(self.full_vector())
+        xk, bk, zk = self._kinematics(x, b, zeta, "x", "integrate")
+        zz = self._points(z, "z", "FNP.integrate", xk.shape[0])
+        n, nb = xk.shape[0], bk.shape[-1]
+        lumi = torch.as_tensor(lumi, dtype=self.dtype, device=self.device).detach()
+        if weights.dim() != 2 or weights.shape[0] not in (1, n) or weights.shape[1] != nb:
+            raise ValueError(
+                f"FNP.integrate: weights must be [{n} or 1, {nb}], got {tuple(weights.shape)}"
+            )
+        ids = self._ids(flavours)
+        if lumi.dim() != 3 or lumi.shape[0] != n or lumi.shape[2] != nb:
+            raise ValueError(f"FNP.integrate: lumi must be [{n}, F, {nb}], got {tuple(lumi.shape)}")
+        if self.flavour_blind:
+            lumi = lumi.sum(1, keepdim=True) if lumi.shape[1] != 1 else lumi
+            p_sets, f_sets, pairs = pdf, ff, PairMap(1)
+        else:
+            if lumi.shape[1] != len(ids):
+                raise ValueError(
+                    f"FNP.integrate: lumi must be [{n}, {len(ids)}, {nb}] for flavours "
+                    f"{list(ids)}, got {tuple(lumi.shape)}"
+                )
+            plan = self._pair_plan(ids)
+            p_sets = pdf.index_select(0, plan.pdf_groups)
+            f_sets = ff.index_select(0, plan.ff_groups)
+            pairs = plan.pair_map
+        # E² = e^{−2ω b²/4} for ζ ≥ Q0²: a width 2ω in the exponents (no [N, Nb] factor);
+        # below Q0² (saturated exponent) E² stays a factor of the weights
+        shift = 2.0 * evolution_width(zk, g2)  # [N]
+        below = zk < Q0_SQUARED
+        v = weights.expand(n, nb)
+        if bool(below.any()):  # (one host synchronisation)
+            evo = evolution_factor(bk[:, 0], zk[:, None], g2)  # [N|1, Nb]
+            v = (weights * torch.where(below[:, None], evo * evo, 1.0)).expand(n, nb)
+            shift = torch.where(below, 0.0, shift)
+        wp, gp = (torch.stack(t, -1) for t in pdf_terms(xk[:, None], p_sets[None]))  # [N, Gp, 3]
+        wf, gf = (torch.stack(t, -1) for t in ff_terms(zz[:, None], f_sets[None]))  # [N, Gf, 2]
+        gf = gf / (zz * zz)[:, None, None]  # widths of b (ff_terms: of b/z)
+        s = (bk * bk / -4.0)[:, 0]  # [N|1, Nb]
+        slopes = (PDF_TERM_SLOPES, FF_TERM_SLOPES)
+        return gaussian_pair_sum(wp, gp, wf, gf, v, s, lumi, pairs, slopes, shift)
+
     def _pair_plan(self, ids: tuple[int, ...]) -> _PairPlan:
         """Which (PDF group, FF group) pairs the flavours ``ids`` use (cached per ids)."""
         key = (ids, self.device)
@@ -584,6 +663,10 @@ class _PairPlan:
         self.pair_of_flavour = pair_of_flavour
         self.pdf_groups, self.ff_groups = pdf_groups, ff_groups
         self.pdf_of_pair, self.ff_of_pair = pdf_of_pair, ff_of_pair
+        identity = torch.equal(pair_of_flavour.cpu(), torch.arange(pair_of_flavour.numel()))
+        self.pair_map = PairMap(
+            n_pairs, None if identity else pair_of_flavour, pdf_of_pair, ff_of_pair
+        )
 
     @classmethod
     def build(cls, pdf: list[int], ff: list[int], device: torch.device) -> _PairPlan:

@@ -12,6 +12,9 @@ any b-nodes (:class:`sidislab.lumi.cache.LuminosityTable`); it is evaluated once
 integrator's nodes when the module is built, so a forward pass is: fNP at the nodes →
 product with L → one weighted sum. Flavour-blind fNP: the flavour sum of L is taken once
 (Σ_q fNP DNP L_q = fNP DNP Σ_q L_q). Flavour-dependent: each L_q gets its own fNP_q DNP_q.
+An fNP module with ``integrate`` (:meth:`sidislab.fnp.FNP.integrate`) takes the weighted sum
+over the nodes itself, fused with its gradient (the fit's epoch, ``forward``); the error
+estimates (``with_error``) and adaptive grids use the integrand at the nodes.
 """
 
 from __future__ import annotations
@@ -263,7 +266,16 @@ class CrossSection(nn.Module):
 
     def forward(self, points: slice | None = None) -> Tensor:
         """σ for every point, shape [N]; or for the contiguous ``points`` only (a slice),
-        so that a loss can be accumulated chunk by chunk with bounded memory."""
+        so that a loss can be accumulated chunk by chunk with bounded memory.
+
+        An fNP module with ``integrate`` (:meth:`sidislab.fnp.FNP.integrate`) evaluates
+        the weighted sum over the nodes itself, fused with its gradient."""
+        if hasattr(self.fnp, "integrate"):
+            pts = slice(None) if points is None else points
+            flavours = None if self.flavour_blind else self.flavours
+            kin, weights = self.kin, self._weights()[pts]
+            args = (kin.x[pts], kin.z[pts], self.nodes[pts], self.zeta[pts], self.L[pts])
+            return self.prefactor[pts] * self.fnp.integrate(*args, weights, flavours)
         if points is None:
             return self.prefactor * self._integrate(with_error=False).value
         F = self.integrand(self.nodes[points], self.L[points], points)
