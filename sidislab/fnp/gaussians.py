@@ -41,6 +41,7 @@ is exact.
 from __future__ import annotations
 
 import math
+import weakref
 from typing import NamedTuple
 
 import torch
@@ -52,6 +53,23 @@ _LOG2_E = 1.0 / math.log(2.0)
 _BLOCK_ELEMENTS = 1 << 19
 """Elements of one block of exponentials [points, sets × terms, Nb] on the CPU (4 MiB):
 the block's temporaries stay in the caches. Other devices take all points at once."""
+
+
+_POWERS: list = [None, -1, None]
+"""[weakref to s, its version, ((1, s, s²) [N, Nb, 3], s log₂e)] for the last nodes tensor
+s: a fit passes the same s every epoch, and rebuilding these costs four passes over [N, Nb]."""
+
+
+def _powers(s: Tensor) -> tuple[Tensor, Tensor]:
+    """(1, s, s²) as [N, Nb, 3] (node-major for the batched product) and s·log₂e, reused
+    while ``s`` is the last tensor seen and unchanged."""
+    ref, version, cached = _POWERS
+    if ref is not None and ref() is s and version == s._version:
+        return cached
+    cached = (torch.stack((torch.ones_like(s), s, s * s), 1).transpose(1, 2), s * _LOG2_E)
+    if not s.requires_grad:
+        _POWERS[:] = [weakref.ref(s), s._version, cached]
+    return cached
 
 
 class PairMap(NamedTuple):
@@ -123,16 +141,15 @@ class _GaussianPairSum(torch.autograd.Function):
         (gp_n, p_slopes), (gf_n, f_slopes) = layout
         tp = gp_n * len(p_slopes)
         n, nb = v.shape
-        s2 = s * _LOG2_E
         ge = g  # widths in the exponents: the PDF ones + shift (the folded evolution factor)
         if shift is not None:
             ge = g.clone()
             ge[:, :tp] += shift[:, None]
         shared = s.shape[0] == 1
         if shared:  # moments: a sum and two matrix-vector products with s and s²
-            s_vec, ss_vec = s[0], s[0] * s[0]
+            s_vec, ss_vec, s2 = s[0], s[0] * s[0], s * _LOG2_E
         else:  # one batched product per point with (1, s, s²) [N, Nb, 3], node-major
-            powers = torch.stack((torch.ones_like(s), s, s * s), 1).transpose(1, 2)
+            powers, s2 = _powers(s)
         out = v.new_empty(n)
         # Σ_p L P D per node: for ∂S/∂V, and for S itself when no derivative is computed
         direct = need_v or not need
@@ -293,8 +310,9 @@ def gaussian_pair_sum(
         1
     ]
     delta = v.new_tensor(flags)
+    s = s.detach() if s.requires_grad else s  # the caller's object: _powers reuses its powers
     return _GaussianPairSum.apply(
-        w, g, v, shift, s.detach(), lumi.detach(), pairs, layout, delta, need, need_v
+        w, g, v, shift, s, lumi.detach(), pairs, layout, delta, need, need_v
     )
 
 

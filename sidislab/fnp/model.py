@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import fnmatch
 import os
+import weakref
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -98,6 +99,9 @@ class FNP(nn.Module):
         self.source = config.source
         self.description = config.description
         self.check_inputs = check_inputs
+        # tensors already checked or derived, per role, while they live unchanged (a fit
+        # passes the same x, z, b, ζ every epoch): (weakref to the owner, layout, value)
+        self._seen: dict[str, tuple[weakref.ref, tuple, Any]] = {}
         self.pdf_groups = FlavourGroups(
             list(config.pdf), blind=not dependent, where=f"{config.source}: key 'pdf'"
         )
@@ -515,7 +519,11 @@ class FNP(nn.Module):
         wp, gp = (torch.stack(t, -1) for t in pdf_terms(xk[:, None], p_sets[None]))  # [N, Gp, 3]
         wf, gf = (torch.stack(t, -1) for t in ff_terms(zz[:, None], f_sets[None]))  # [N, Gf, 2]
         gf = gf / (zz * zz)[:, None, None]  # widths of b (ff_terms: of b/z)
-        s = (bk * bk / -4.0)[:, 0]  # [N|1, Nb]
+        s = self._seen["s"][2] if self._known("s", bk) else None
+        if s is None:
+            s = (bk * bk / -4.0)[:, 0]  # [N|1, Nb], kept for the next epoch
+            if not bk.requires_grad:
+                self._remember("s", bk, s)
         slopes = (PDF_TERM_SLOPES, FF_TERM_SLOPES)
         return gaussian_pair_sum(wp, gp, wf, gf, v, s, lumi, pairs, slopes, shift)
 
@@ -587,9 +595,23 @@ class FNP(nn.Module):
         else:
             raise ValueError(f"{where}: b must have shape [Nb] or [{n}, Nb], got {tuple(b.shape)}")
         if self.check_inputs:
-            _check_domain(where, "zeta", zeta, lambda t: t > 0, "{} > 0")
-            _check_domain(where, "b", b, lambda t: t >= 0, "{} >= 0")
+            if not self._known("zeta", zeta):
+                _check_domain(where, "zeta", zeta, lambda t: t > 0, "{} > 0")
+                self._remember("zeta", zeta)
+            if not self._known("b", b):
+                _check_domain(where, "b", b, lambda t: t >= 0, "{} >= 0")
+                self._remember("b", b)
         return v, b3, zeta
+
+    def _known(self, role: str, t: Tensor) -> bool:
+        """``t`` views the same memory as the tensor last remembered for ``role`` (same
+        owner, still alive, same offset, shape and strides) and nothing wrote to it since
+        (views share their base's version counter)."""
+        seen = self._seen.get(role)
+        return seen is not None and seen[0]() is _owner(t) and seen[1] == _layout(t)
+
+    def _remember(self, role: str, t: Tensor, value: Any = None) -> None:
+        self._seen[role] = (weakref.ref(_owner(t)), _layout(t), value)
 
     def _points(self, v: ArrayLike, name: str, where: str, n: int | None) -> Tensor:
         """A momentum fraction ``[N]`` (x or z) as a tensor, checked for 0 < v < 1."""
@@ -599,8 +621,9 @@ class FNP(nn.Module):
         if v.ndim != 1 or (n is not None and v.shape[0] != n):
             expected = "[N]" if n is None else f"[{n}] (as x)"
             raise ValueError(f"{where}: {name} must have shape {expected}, got {tuple(v.shape)}")
-        if self.check_inputs:
+        if self.check_inputs and not self._known(name, v):
             _check_domain(where, name, v, lambda t: (t > 0) & (t < 1), "0 < {} < 1")
+            self._remember(name, v)
         return v
 
     # ------------------------------------------------------------------ config
@@ -688,6 +711,15 @@ class _PairPlan:
             None if pdf_pos == identity else idx(pdf_pos),
             None if ff_pos == identity else idx(ff_pos),
         )
+
+
+def _owner(t: Tensor) -> Tensor:
+    """The tensor that owns ``t``'s memory (its base for a view)."""
+    return t if t._base is None else t._base
+
+
+def _layout(t: Tensor) -> tuple:
+    return (t.data_ptr(), tuple(t.shape), t.stride(), t._version, t.dtype, t.device)
 
 
 def _check_domain(where: str, name: str, t: Tensor, ok: Any, rule: str) -> None:
