@@ -210,6 +210,25 @@ def test_dtype_and_device_follow_the_module(blind):
     assert load_fnp(BLIND, dtype=torch.float32).dtype == torch.float32
 
 
+def test_inputs_checked_once_are_checked_again_after_a_change(blind):
+    """The domain checks are remembered per unchanged tensor (a fit's epochs): writing into
+    a checked tensor, or a new tensor at the same values, is checked again."""
+    x, b = X.clone(), B.clone()
+    blind.pdf(x, b, ZETA)
+    blind.pdf(x, b, ZETA)  # remembered: no check, same result path
+    b[1] = -0.5  # in place: the version counter moves
+    with pytest.raises(KinematicsError, match=r"b\[1\] = -0\.5 violates b >= 0"):
+        blind.pdf(x, b, ZETA)
+    x[2] = 1.0
+    with pytest.raises(KinematicsError, match=r"x\[2\] = 1\.0 violates 0 < x < 1"):
+        blind.pdf(x, B, ZETA)
+    xv = X.clone()
+    blind.pdf(xv[:2], B[:3], ZETA[:2])  # a view: remembered by its owner and layout
+    xv[1] = 0.0
+    with pytest.raises(KinematicsError, match=r"x\[1\] = 0\.0"):
+        blind.pdf(xv[:2], B[:3], ZETA[:2])
+
+
 def test_bad_inputs_raise(blind, dependent):
     with pytest.raises(KinematicsError, match=r"x\[2\] = 1\.0 violates 0 < x < 1"):
         blind.pdf(torch.tensor([0.1, 0.2, 1.0], dtype=F64), B, torch.ones(3, dtype=F64))
