@@ -128,6 +128,9 @@ def eko_kernels(kind: str, n: float, nf: int) -> dict[tuple[int, str], float]:
     return {key: complex(v).real for key, v in g.items()}
 
 
+# eko's anomalous dimensions are numba functions: compiling them takes about 4 minutes in a
+# fresh environment, so the comparisons with eko run with the slow tests (make test-slow)
+@pytest.mark.slow
 @pytest.mark.parametrize("kind", ["pdf", "ff"])
 @pytest.mark.parametrize("nf", NFS)
 def test_moments_against_eko(kind: str, nf: int) -> None:
@@ -139,6 +142,7 @@ def test_moments_against_eko(kind: str, nf: int) -> None:
             assert got == pytest.approx(val, rel=1e-9, abs=1e-12), (kind, nf, n, order, ch)
 
 
+@pytest.mark.slow
 def test_lo_qg_factor_against_eko_singlet() -> None:
     """P_QG^{(0)} (evolution basis) = 2 × per-flavour "qg": eko's Σ-row gluon entry is 2 n_f "qg"."""
     m = pytest.importorskip("ekore.anomalous_dimensions.unpolarized.space_like")
