@@ -49,7 +49,7 @@ from sidislab.constants import CF, TR, ZETA2
 from sidislab.tmd import anomalous_dimensions as ad
 from sidislab.tmd import nnlo_matching as nnlo
 from sidislab.tmd import nnlo_scale_logs
-from sidislab.tmd._util import gauss_legendre, n_active
+from sidislab.tmd._util import convolution_nodes, n_active
 from sidislab.tmd.orders import matching_order
 
 KINDS = ("pdf", "ff")
@@ -227,15 +227,8 @@ def convolution_part(
     mu0 = np.asarray(mu0, dtype=np.float64)
     flav, qcols = _quark_columns(flavours)
     log_ci = math.log(Ci)
-    u, wu = gauss_legendre(n_gauss)
-    s, w = (u * u, 2.0 * u * wu) if nnlo else (u, wu)
-    inner = x < 1.0
-    with np.errstate(divide="ignore"):
-        lx = np.where(inner, np.log(np.where(inner, x, 0.5)), 0.0)  # ≤ 0
-    y = np.exp(np.outer(lx, s))  # [Nx, Ng], y = x^s
-    y = np.where(inner[:, None], y, 0.5)
-    xy = np.exp(np.outer(lx, 1.0 - s))  # x/y
-    jac = -lx[:, None] * w[None, :] * y  # dy = |ln x| y ds
+    nodes = convolution_nodes(x, n_gauss, squared=nnlo)
+    y, xy, jac = nodes.y, nodes.xy, nodes.jac  # [Nx, Ng]: y = x^s, x/y, dy = |ln x| y ds
     nm, nx = mu0.size, x.size
     Fy = np.asarray(
         xfx(
@@ -255,10 +248,7 @@ def convolution_part(
             xfx(np.broadcast_to(x[None, :], (nm, nx)), np.broadcast_to(mu0[:, None], (nm, nx))),
             dtype=np.float64,
         )
-        with np.errstate(divide="ignore", invalid="ignore"):
-            sing_w = np.where(inner[:, None], jac / (1.0 - y), 0.0)
-            sing_w[~np.isfinite(sing_w)] = 0.0
-        ln1mx = np.where(inner, np.log1p(-np.where(inner, x, 0.0)), 0.0)
+        sing_w, ln1mx = nodes.sing, nodes.ln1mx
     corr = np.zeros((nm, nx, len(QUARKS)))
     for j, c in enumerate(qcols):
         if c < 0:

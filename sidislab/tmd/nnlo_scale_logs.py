@@ -45,7 +45,7 @@ import numpy as np
 
 from sidislab.constants import CF, ZETA2
 from sidislab.tmd import anomalous_dimensions as ad
-from sidislab.tmd._util import gauss_legendre
+from sidislab.tmd._util import ConvolutionNodes, convolution_nodes
 from sidislab.tmd.splitting import SPLITTING
 
 NQ = 10  # quark columns (sidislab.tmd.matching.QUARKS order); column NQ is the gluon
@@ -221,37 +221,14 @@ def local_coefficient(kind: str, log_ci: float, nf: int | np.ndarray) -> np.ndar
 # --- convolutions ------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class _Nodes:
-    """Quadrature of ∫_x^1 dy … for an array of x: y = x^{u²}, u Gauss–Legendre."""
-
-    xy: np.ndarray  # [..., Ng] x/y
-    y: np.ndarray  # [..., Ng]
-    jac: np.ndarray  # [..., Ng] dy weights
-    sing: np.ndarray  # [..., Ng] dy/(1 − y)
-    lsing: np.ndarray  # [..., Ng] dy ln(1 − y)/(1 − y)
-    ln1mx: np.ndarray  # [...] ln(1 − x)
+def _nodes(x: np.ndarray, n_gauss: int) -> ConvolutionNodes:
+    """The quadrature of :func:`.matching.convolution_part` with NNLO (y = x^{u²})."""
+    return convolution_nodes(x, n_gauss, squared=True)
 
 
-def _nodes(x: np.ndarray, n_gauss: int) -> _Nodes:
-    u, wu = gauss_legendre(n_gauss)
-    s, w = u * u, 2.0 * u * wu
-    inner = x < 1.0
-    with np.errstate(divide="ignore"):
-        lx = np.where(inner, np.log(np.where(inner, x, 0.5)), 0.0)
-    y = np.exp(lx[..., None] * s)
-    y = np.where(inner[..., None], y, 0.5)
-    xy = np.where(inner[..., None], np.exp(lx[..., None] * (1.0 - s)), 2.0)
-    jac = -lx[..., None] * w * y
-    with np.errstate(divide="ignore", invalid="ignore"):
-        omy = 1.0 - y
-        sing = np.where(omy > 0.0, jac / omy, 0.0)
-        lsing = np.where(omy > 0.0, sing * np.log(np.where(omy > 0.0, omy, 1.0)), 0.0)
-    ln1mx = np.where(inner, np.log1p(-np.where(inner, x, 0.0)), 0.0)
-    return _Nodes(xy, y, jac, sing, lsing, ln1mx)
-
-
-def _apply(k: object, nodes: _Nodes, Xn: np.ndarray, X0: np.ndarray, nf: int) -> np.ndarray:
+def _apply(
+    k: object, nodes: ConvolutionNodes, Xn: np.ndarray, X0: np.ndarray, nf: int
+) -> np.ndarray:
     """x (K ⊗ F)(x) from X = x·F at the nodes (Xn [..., Ng, C]) and at x (X0 [..., C])."""
     out = np.einsum("...kc,...k->...c", Xn, k.regular(nodes.y, nf) * nodes.jac)
     a, d, lp = float(k.plus(nf)), float(k.delta(nf)), _log_plus(k, nf)
@@ -272,7 +249,7 @@ def _apply(k: object, nodes: _Nodes, Xn: np.ndarray, X0: np.ndarray, nf: int) ->
 
 
 def apply_quark_rows(
-    op: QuarkRowOperator, nodes: _Nodes, Xn: np.ndarray, X0: np.ndarray, nf: int
+    op: QuarkRowOperator, nodes: ConvolutionNodes, Xn: np.ndarray, X0: np.ndarray, nf: int
 ) -> np.ndarray:
     """(O F) for the 10 quark columns, momentum densities; X has 11 columns (gluon last)."""
     out = np.zeros((*X0.shape[:-1], NQ))
@@ -294,7 +271,9 @@ def apply_quark_rows(
     return out
 
 
-def apply_p0(kind: str, nodes: _Nodes, Xn: np.ndarray, X0: np.ndarray, nf: int) -> np.ndarray:
+def apply_p0(
+    kind: str, nodes: ConvolutionNodes, Xn: np.ndarray, X0: np.ndarray, nf: int
+) -> np.ndarray:
     """x (P⁽⁰⁾ ⊗ F)(x) for all 11 columns (quark rows and the gluon row)."""
     quarks = apply_quark_rows(_row("P0", kind), nodes, Xn, X0, nf)
     sig_n = Xn[..., :NQ].sum(-1, keepdims=True)
