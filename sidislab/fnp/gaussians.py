@@ -41,13 +41,12 @@ is exact.
 from __future__ import annotations
 
 import math
-import weakref
 from typing import NamedTuple
 
 import torch
 from torch import Tensor
 
-__all__ = ["PairMap", "gaussian_pair_sum", "gaussian_pair_sum_reference"]
+__all__ = ["Nodes", "PairMap", "gaussian_pair_sum", "gaussian_pair_sum_reference", "prepare_nodes"]
 
 _LOG2_E = 1.0 / math.log(2.0)
 _BLOCK_ELEMENTS = 1 << 19
@@ -55,21 +54,24 @@ _BLOCK_ELEMENTS = 1 << 19
 the block's temporaries stay in the caches. Other devices take all points at once."""
 
 
-_POWERS: list = [None, -1, None]
-"""[weakref to s, its version, ((1, s, s²) [N, Nb, 3], s log₂e)] for the last nodes tensor
-s: a fit passes the same s every epoch, and rebuilding these costs four passes over [N, Nb]."""
+class Nodes(NamedTuple):
+    """What the fused sum needs of the nodes s = −b²/4 ``[1 or N, Nb]``: s itself, s·log₂e
+    (the argument of ``exp2``) and, for per-point nodes, (1, s, s²) as ``[N, Nb, 3]``
+    (node-major, for the batched moment product). A fit builds it once
+    (:func:`prepare_nodes`) and passes it every epoch."""
+
+    s: Tensor
+    s2: Tensor
+    powers: Tensor | None
 
 
-def _powers(s: Tensor) -> tuple[Tensor, Tensor]:
-    """(1, s, s²) as [N, Nb, 3] (node-major for the batched product) and s·log₂e, reused
-    while ``s`` is the last tensor seen and unchanged."""
-    ref, version, cached = _POWERS
-    if ref is not None and ref() is s and version == s._version:
-        return cached
-    cached = (torch.stack((torch.ones_like(s), s, s * s), 1).transpose(1, 2), s * _LOG2_E)
-    if not s.requires_grad:
-        _POWERS[:] = [weakref.ref(s), s._version, cached]
-    return cached
+def prepare_nodes(s: Tensor) -> Nodes:
+    """:class:`Nodes` of s = −b²/4 (no gradient flows to it)."""
+    s = s.detach()
+    powers = None
+    if s.shape[0] != 1:
+        powers = torch.stack((torch.ones_like(s), s, s * s), 1).transpose(1, 2)
+    return Nodes(s, s * _LOG2_E, powers)
 
 
 class PairMap(NamedTuple):
@@ -137,7 +139,7 @@ class _GaussianPairSum(torch.autograd.Function):
     """
 
     @staticmethod
-    def forward(ctx, w, g, v, shift, s, lumi, pairs, layout, delta, need, need_v):
+    def forward(ctx, w, g, v, shift, nodes, lumi, pairs, layout, delta, need, need_v):
         (gp_n, p_slopes), (gf_n, f_slopes) = layout
         tp = gp_n * len(p_slopes)
         n, nb = v.shape
@@ -145,11 +147,11 @@ class _GaussianPairSum(torch.autograd.Function):
         if shift is not None:
             ge = g.clone()
             ge[:, :tp] += shift[:, None]
-        shared = s.shape[0] == 1
+        s, s2, powers = nodes
+        shared = powers is None
         if shared:  # moments: a sum and two matrix-vector products with s and s²
-            s_vec, ss_vec, s2 = s[0], s[0] * s[0], s * _LOG2_E
-        else:  # one batched product per point with (1, s, s²) [N, Nb, 3], node-major
-            powers, s2 = _powers(s)
+            s_vec, ss_vec = s[0], s[0] * s[0]
+        # else one batched product per point with (1, s, s²) [N, Nb, 3], node-major
         out = v.new_empty(n)
         # Σ_p L P D per node: for ∂S/∂V, and for S itself when no derivative is computed
         direct = need_v or not need
@@ -229,7 +231,7 @@ class _GaussianPairSum(torch.autograd.Function):
                 grad[:, None] * shape_sum if needs[2] else None,
                 grad * dshift if needs[3] else None,
             ]
-        return (*grads, None, None, None, None, None, None, None)
+        return (*grads, None, None, None, None, None, None, None)  # nodes … need_v
 
 
 def _check(wp, gp, wf, gf, v, s, lumi, pairs, slopes, shift) -> None:
@@ -271,7 +273,7 @@ def gaussian_pair_sum(
     wf: Tensor,
     gf: Tensor,
     v: Tensor,
-    s: Tensor,
+    s: Tensor | Nodes,
     lumi: Tensor,
     pairs: PairMap,
     slopes: tuple[tuple[bool, ...], tuple[bool, ...]],
@@ -283,7 +285,8 @@ def gaussian_pair_sum(
         wp, gp: PDF weights and widths (GeV²) ``[N, Gp, K]`` per point and PDF set.
         wf, gf: FF weights and widths of b (i.e. g'/z², GeV²) ``[N, Gf, K']``.
         v: quadrature weights × evolution factor ``[N, Nb]`` (differentiable).
-        s: −b²/4 at the nodes, ``[1 or N, Nb]`` (data: no gradient).
+        s: −b²/4 at the nodes, ``[1 or N, Nb]`` (data: no gradient), or its
+            :class:`Nodes` (:func:`prepare_nodes`), which a fit builds once.
         lumi: luminosities ``[N, F, Nb]`` of the flavours (data: no gradient).
         pairs: the (PDF set, FF set) pair of each flavour (:class:`PairMap`).
         slopes: which PDF and which FF terms carry the factor (1 + t), e.g.
@@ -297,7 +300,8 @@ def gaussian_pair_sum(
     Gradients flow to wp, gp, wf, gf, v and shift, to every order (see the module
     docstring); equal to :func:`gaussian_pair_sum_reference` to rounding.
     """
-    _check(wp, gp, wf, gf, v, s, lumi, pairs, slopes, shift)
+    nodes = s if isinstance(s, Nodes) else prepare_nodes(s)
+    _check(wp, gp, wf, gf, v, nodes.s, lumi, pairs, slopes, shift)
     # the ∂S/∂(w, g, shift) moments only when a gradient can be asked for
     grads = (wp, gp, wf, gf) if shift is None else (wp, gp, wf, gf, shift)
     need = torch.is_grad_enabled() and any(t.requires_grad for t in grads)
@@ -310,9 +314,8 @@ def gaussian_pair_sum(
         1
     ]
     delta = v.new_tensor(flags)
-    s = s.detach() if s.requires_grad else s  # the caller's object: _powers reuses its powers
     return _GaussianPairSum.apply(
-        w, g, v, shift, s, lumi.detach(), pairs, layout, delta, need, need_v
+        w, g, v, shift, nodes, lumi.detach(), pairs, layout, delta, need, need_v
     )
 
 
@@ -340,7 +343,8 @@ def gaussian_pair_sum_reference(
     """:func:`gaussian_pair_sum` in plain, differentiable torch operations (all points at
     once, autograd through every ``[N, sets, terms, Nb]`` temporary): the definition the
     fused version is tested against, and what its higher derivatives differentiate."""
-    _check(wp, gp, wf, gf, v, s, lumi, pairs, slopes, shift)
+    nodes = s if isinstance(s, Nodes) else prepare_nodes(s)
+    _check(wp, gp, wf, gf, v, nodes.s, lumi, pairs, slopes, shift)
     pdf = _pairs(_reference_side(wp, gp, s, slopes[0], shift), pairs.pdf_of_pair)
     ff = _pairs(_reference_side(wf, gf, s, slopes[1]), pairs.ff_of_pair)
     return (v * (_pair_lumi(lumi.detach(), pairs) * pdf * ff).sum(1)).sum(-1)

@@ -40,7 +40,7 @@ from torch import Tensor, nn
 from sidislab.errors import ConfigError, KinematicsError
 from sidislab.fnp.config import FNPConfig, ParameterSet, load_config, save_config
 from sidislab.fnp.flavours import ALL_GROUP, DEFAULT_FLAVOURS, FlavourGroups, check_flavours
-from sidislab.fnp.gaussians import PairMap, gaussian_pair_sum
+from sidislab.fnp.gaussians import PairMap, gaussian_pair_sum, prepare_nodes
 from sidislab.fnp.map22 import (
     FF_PARAMETER_NAMES,
     FF_TERM_SLOPES,
@@ -519,13 +519,12 @@ class FNP(nn.Module):
         wp, gp = (torch.stack(t, -1) for t in pdf_terms(xk[:, None], p_sets[None]))  # [N, Gp, 3]
         wf, gf = (torch.stack(t, -1) for t in ff_terms(zz[:, None], f_sets[None]))  # [N, Gf, 2]
         gf = gf / (zz * zz)[:, None, None]  # widths of b (ff_terms: of b/z)
-        s = self._seen["s"][2] if self._known("s", bk) else None
-        if s is None:
-            s = (bk * bk / -4.0)[:, 0]  # [N|1, Nb], kept for the next epoch
-            if not bk.requires_grad:
-                self._remember("s", bk, s)
+        nodes = self._seen["nodes"][2] if self._known("nodes", bk) else None
+        if nodes is None:  # s = −b²/4 [N|1, Nb] and its derived tensors, kept for the next epoch
+            nodes = prepare_nodes((bk * bk / -4.0)[:, 0])
+            self._remember("nodes", bk, nodes)
         slopes = (PDF_TERM_SLOPES, FF_TERM_SLOPES)
-        return gaussian_pair_sum(wp, gp, wf, gf, v, s, lumi, pairs, slopes, shift)
+        return gaussian_pair_sum(wp, gp, wf, gf, v, nodes, lumi, pairs, slopes, shift)
 
     def _pair_plan(self, ids: tuple[int, ...]) -> _PairPlan:
         """Which (PDF group, FF group) pairs the flavours ``ids`` use (cached per ids)."""
