@@ -210,6 +210,56 @@ def test_failed_build_leaves_nothing_and_releases_the_lock(cache, kin) -> None:
     assert len(cache.files()) == 1
 
 
+def test_build_failing_after_rows_were_written_leaves_nothing(cache, kin) -> None:
+    """The file is streamed while the build runs: a chunk failing after others were
+    written to the temporary still leaves neither a table nor a temporary."""
+    calls = []
+
+    class FailsLate(AnalyticProvider):
+        def luminosity(self, kin, b):
+            calls.append(len(kin))
+            if len(calls) == 3:
+                raise RuntimeError("chunk 3 exploded")
+            return super().luminosity(kin, b)
+
+    with pytest.raises(RuntimeError, match="chunk 3 exploded"):
+        cache.get_or_build(FailsLate.toy(), kin, SMALL_GRID, progress=False, chunk_size=4)
+    assert len(calls) == 3
+    assert not list(cache.cache_dir.glob("*.h5")) and not list(cache.cache_dir.glob("*.tmp"))
+
+
+def test_streamed_file_is_the_table_whatever_order_the_rows_come_in(tmp_path) -> None:
+    """Rows written out of order give the bytes and the CRC-32 of the whole array; a file
+    whose rows are not all written, or that is not finished, is never moved into place."""
+    rng = np.random.default_rng(3)
+    L = rng.standard_normal((23, 3, 5))
+    table = cache_mod.LuminosityTable(
+        b=np.geomspace(0.1, 2.0, 5), L=L, flavours=(1, 2, 3), key="k", path=None
+    )
+    kin = random_points(23, seed=1)
+    starts = [(0, 4), (4, 7), (11, 0), (11, 9), (20, 3)]
+    path = tmp_path / "t.h5"
+    with cache_mod._table_file(path, L) as out:
+        for start, m in [starts[i] for i in (3, 0, 4, 2, 1)]:
+            out.rows_done(start, m)
+        out.finish(table, kin, {"format": "x"})
+    with h5py.File(path, "r") as f:
+        np.testing.assert_array_equal(f["L"][...], L)
+        assert int(f["L"].attrs["crc32"]) == cache_mod._crc32(L)
+        assert f.attrs["format"] == "x" and f["kinematics/x"].shape == (23,)
+    for rows, match in (
+        (starts[:4], r"rows 20\.\.22 of /L were never written"),
+        (starts, "did not finish it"),
+    ):
+        dest = tmp_path / f"u{len(rows)}.h5"
+        with pytest.raises(RuntimeError, match=match), cache_mod._table_file(dest, L) as out:
+            for start, m in rows:
+                out.rows_done(start, m)
+            if len(rows) < len(starts):
+                out.finish(table, kin, {})
+        assert not dest.exists() and not list(tmp_path.glob(".u*.tmp"))
+
+
 def test_default_grid_and_parameter_validation(cache, provider, kin) -> None:
     assert DEFAULT_CACHE_GRID == BGrid(1e-4, 50.0, 256, "log")
     with pytest.raises(ValueError, match="chunk_size"):

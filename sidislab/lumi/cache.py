@@ -29,7 +29,7 @@ of ln b with O(1) derivatives, and to 1e-6 (Q ≈ 1 GeV) … 4e-6 (Q = 100 GeV) 
 b*-saturated Sudakov-like toy, ln L = −0.4 ln²(Q b*/b0) − …; ask for Nb = 384 (≤ 7e-7)
 or 512 (≤ 2e-7) if that matters (the error falls as Nb⁻⁴; time and size grow as Nb).
 
-**File layout** (one file ``lumi-<key>.h5`` per table; see :func:`_write_table`):
+**File layout** (one file ``lumi-<key>.h5`` per table; see :class:`_TableFile`):
 
 - root attributes: ``format`` (``"sidislab-lumi-cache"``), ``format_version``, ``key``,
   ``key_document`` (the canonical JSON hashed into the key), ``created`` (ISO 8601 UTC),
@@ -466,24 +466,73 @@ def _read_table(
     return LuminosityTable(b=b, L=L, flavours=flavours, key=key, metadata=attrs, path=path)
 
 
-def _write_table(
-    path: Path, table: LuminosityTable, kin: Kinematics, attrs: dict[str, Any]
-) -> None:
-    """Write ``table`` atomically (temporary file + rename), each dataset with its CRC-32."""
+class _TableFile:
+    """The cache file of one build, written while the build runs (:func:`_table_file`).
 
-    def put(group: h5py.Group, name: str, data: np.ndarray) -> None:
-        ds = group.create_dataset(name, data=data)  # contiguous: the fastest read
-        ds.attrs["crc32"] = np.uint32(_crc32(np.ascontiguousarray(data)))
+    ``/L`` is created at its full size and each chunk's rows are written as soon as they
+    are placed in the in-memory table (results arrive in any order with an executor), so
+    writing the file overlaps the computing of the remaining chunks instead of following
+    it, and the kernel can write the pages back meanwhile. The CRC-32 of ``/L`` is
+    advanced over the rows in order: a chunk that arrives early waits in ``_pending``
+    until the rows before it are in (the bytes and the checksum are those of a table
+    written at once). :meth:`finish` adds ``/b``, ``/flavours``, ``/kinematics`` and the
+    attributes; a file that was not finished is never moved into place.
+    """
 
-    with atomic_path(path) as tmp, h5py.File(tmp, "w", locking=False) as f:
+    def __init__(self, f: h5py.File, L: np.ndarray):
+        self._f = f
+        self._L = L
+        self._ds = f.create_dataset("L", shape=L.shape, dtype=L.dtype)  # contiguous
+        self._crc = 0
+        self._next = 0  # rows [0, _next) are in the CRC
+        self._pending: dict[int, int] = {}  # start row → rows, written but not in the CRC
+        self.finished = False
+
+    def rows_done(self, start: int, m: int) -> None:
+        """Write ``L[start:start+m]`` (already placed in the table) to the file."""
+        if m == 0:
+            return
+        sel = np.s_[start : start + m]
+        self._ds.write_direct(self._L, source_sel=sel, dest_sel=sel)
+        self._pending[start] = m
+        while self._next in self._pending:
+            k = self._pending.pop(self._next)
+            block = np.ascontiguousarray(self._L[self._next : self._next + k], "<f8")
+            self._crc = zlib.crc32(memoryview(block).cast("B"), self._crc)
+            self._next += k
+
+    def finish(self, table: LuminosityTable, kin: Kinematics, attrs: dict[str, Any]) -> None:
+        """The rest of the file; every row of ``/L`` must have been written."""
+        if self._next != self._L.shape[0]:
+            raise RuntimeError(
+                f"luminosity table file: rows {self._next}..{self._L.shape[0] - 1} of /L were "
+                "never written"
+            )
+        self._ds.attrs["crc32"] = np.uint32(self._crc)
+
+        def put(group: h5py.Group, name: str, data: np.ndarray) -> None:
+            ds = group.create_dataset(name, data=data)  # contiguous: the fastest read
+            ds.attrs["crc32"] = np.uint32(_crc32(np.ascontiguousarray(data)))
+
         for k, v in attrs.items():
-            f.attrs[k] = v
-        put(f, "b", table.b)
-        put(f, "L", table.L)
-        put(f, "flavours", np.asarray(table.flavours, dtype=np.int32))
-        g = f.create_group("kinematics")
+            self._f.attrs[k] = v
+        put(self._f, "b", table.b)
+        put(self._f, "flavours", np.asarray(table.flavours, dtype=np.int32))
+        g = self._f.create_group("kinematics")
         for name in _KIN_FIELDS:
             put(g, name, getattr(kin, name).detach().to("cpu", torch.float64).numpy())
+        self.finished = True
+
+
+@contextlib.contextmanager
+def _table_file(path: Path, L: np.ndarray) -> Iterator[_TableFile]:
+    """Write the table file of ``L`` atomically (temporary file + rename) as its rows
+    are computed; the temporary is removed if the block raises or does not finish it."""
+    with atomic_path(path) as tmp, h5py.File(tmp, "w", locking=False) as f:
+        out = _TableFile(f, L)
+        yield out
+        if not out.finished:
+            raise RuntimeError(f"luminosity table file {path.name}: the build did not finish it")
 
 
 # --- the cache --------------------------------------------------------------------------
@@ -643,9 +692,12 @@ class LuminosityCache:
             [nodes] * len(chunks),
             executor=executor,
         )
-        with tqdm(
-            total=n, unit="pt", desc=f"lumi {provider.name}", disable=not progress, leave=False
-        ) as bar:
+        with (
+            _table_file(path, L) as out,
+            tqdm(
+                total=n, unit="pt", desc=f"lumi {provider.name}", disable=not progress, leave=False
+            ) as bar,
+        ):
             for i, res in results:
                 start, m = starts[i], len(chunks[i])
                 if res.shape != (m, nf, nb):
@@ -654,34 +706,35 @@ class LuminosityCache:
                         f", expected {(m, nf, nb)}"
                     )
                 L[start : start + m] = res
+                out.rows_done(start, m)
                 bar.update(m)
-        seconds = time.perf_counter() - t0
-        cls = type(provider)
-        attrs = {
-            "format": CACHE_FORMAT,
-            "format_version": CACHE_FORMAT_VERSION,
-            "key": key,
-            "key_document": key_text,
-            "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
-            "sidislab_version": __version__,
-            "provider_name": provider.name,
-            "provider_class": f"{cls.__module__}.{cls.__qualname__}",
-            "n_points": n,
-            "Nb": nb,
-            "n_flavours": nf,
-            "build_seconds": seconds,
-            "kinematics_source": kin.source,
-            "units": "b: GeV^-1; L: as physics.md §1 (GeV^-3 times Y+/x e_q^2 ...)",
-        }
-        table = LuminosityTable(
-            b=nodes.copy(),
-            L=L,
-            flavours=tuple(provider.flavours),
-            key=key,
-            metadata=attrs,
-            path=path,
-        )
-        _write_table(path, table, kin, attrs)
+            seconds = time.perf_counter() - t0
+            cls = type(provider)
+            attrs = {
+                "format": CACHE_FORMAT,
+                "format_version": CACHE_FORMAT_VERSION,
+                "key": key,
+                "key_document": key_text,
+                "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+                "sidislab_version": __version__,
+                "provider_name": provider.name,
+                "provider_class": f"{cls.__module__}.{cls.__qualname__}",
+                "n_points": n,
+                "Nb": nb,
+                "n_flavours": nf,
+                "build_seconds": seconds,
+                "kinematics_source": kin.source,
+                "units": "b: GeV^-1; L: as physics.md §1 (GeV^-3 times Y+/x e_q^2 ...)",
+            }
+            table = LuminosityTable(
+                b=nodes.copy(),
+                L=L,
+                flavours=tuple(provider.flavours),
+                key=key,
+                metadata=attrs,
+                path=path,
+            )
+            out.finish(table, kin, attrs)
         log.info("wrote %s in %.2f s (build %.2f s)", path, time.perf_counter() - t0, seconds)
         return table
 
