@@ -122,10 +122,15 @@ def map_unordered(
     futures = {executor.submit(fn, *a): i for i, a in enumerate(tasks)}
     try:
         for fut in cf.as_completed(futures):
-            yield futures[fut], fut.result()
+            # forget the future before handing its result on: a Dask executor's future
+            # holds the fetched result, and keeping every one would keep every chunk in
+            # memory until the last one (2 GB of fresh pages for a 2 GB table) instead of
+            # letting the caller's next result reuse the memory of the one it consumed
+            i = futures.pop(fut)
+            yield i, fut.result()
     finally:
         for fut in futures:
-            fut.cancel()  # no-op for finished ones
+            fut.cancel()  # the ones not yet yielded
 
 
 # --- one file per task (resumable) -------------------------------------------------------

@@ -78,6 +78,29 @@ def test_map_unordered_places_by_index() -> None:
         assert list(map_tasks(_slow_square, range(4), delays, executor=pool)) == [0, 1, 4, 9]
 
 
+class _Big:
+    """A result that can be watched with a weak reference."""
+
+    def __init__(self, i: int):
+        self.i = i
+
+
+def test_map_unordered_keeps_no_result_it_has_handed_on() -> None:
+    """A consumed result is freed before the next one arrives (a Dask executor's futures
+    hold their fetched results: kept, they would hold a whole luminosity table)."""
+    import gc
+    import weakref
+
+    refs = []
+    with ThreadPoolExecutor(2) as pool:
+        for i, res in map_unordered(_Big, range(6), executor=pool):
+            assert res.i == i
+            refs.append(weakref.ref(res))
+            del res
+            gc.collect()
+            assert [r() for r in refs[:-1]] == [None] * (len(refs) - 1)
+
+
 def _fail_on_two(i: int, started: list) -> int:
     started.append(i)
     if i == 2:
