@@ -1,11 +1,15 @@
 """Scale-out on Dask, side by side in one run: a luminosity build serial vs a LocalCluster
 of 2 workers, and 20 fit replicas on 1 vs 2 workers.
 
-- lumi: the native provider (embedded toy sets, NLL) on N random points × 256 b-nodes
-  (N calibrated so that the serial build takes ``--seconds`` = 35 s; ≈ 20 kB of table
-  per point, so 1–2 GB of memory on a fast machine), built into a fresh cache serially,
-  then with ``--dask local:2`` (chunks balanced over the workers); the two tables must be
-  bit-identical (same stored CRC-32). Cluster start-up is timed apart, not in the ratio.
+- lumi: the native provider on N random points × 256 b-nodes — the JAM20-SIDIS sets of
+  ``../shared/lhapdf`` at N³LL (what a real-data fit builds) where present, else the
+  embedded toy sets at NLL (``--lumi-sets``) — with N calibrated so that the serial build
+  takes ``--seconds`` = 35 s (≈ 20 kB of table per point: 2–2.5 GB here), built into a
+  fresh cache serially and with ``--dask local:2`` (chunks balanced over the workers), in
+  the order serial, Dask, Dask, serial; the faster run of each side is compared (on a VM
+  the first large allocation after a while is slower: the host maps the pages in again,
+  41 s against 33 s for the same serial build). All four tables must be bit-identical
+  (same stored CRC-32). Cluster start-up is timed apart, not in the ratio.
 - replicas: 20 replicas (:func:`sidislab.fit.parallel.run_replicas_on`) of a closure fit
   sized like a real HERMES replica fit: σ at ``--replica-points`` = 4608 random
   HERMES-range points (the luminosity nodes the default bin rule needs for the 180
@@ -32,7 +36,8 @@ of 2 workers, and 20 fit replicas on 1 vs 2 workers.
 Speed-ups need idle cores: the load average before and after is printed with the table.
 
     python benchmarks/bench_compute.py [--seconds 35 | --points N] [--replicas 20]
-        [--workers 2] [--replica-points 4608] [--repeat 2] [--skip-lumi]
+        [--workers 2] [--replica-points 4608] [--repeat 2] [--skip-lumi | --skip-replicas]
+        [--lumi-sets auto|jam20|toy]
 """
 
 from __future__ import annotations
