@@ -108,6 +108,26 @@ def test_chunks_give_identical_results(toy: NativeProvider) -> None:
     assert np.array_equal(whole, parts)
 
 
+def test_block_size_changes_no_bit(toy: NativeProvider) -> None:
+    """The provider's own blocks of points (``chunk_size``: default BLOCK_ELEMENTS / Nb)
+    are speed only: any block size gives the same bits; a size < 1 is refused."""
+    import copy
+
+    from sidislab.lumi.native import BLOCK_ELEMENTS
+
+    kin = kinematics(n=9)
+    nodes = np.logspace(-2, 1.3, BLOCK_ELEMENTS // 4)  # default blocks of 4 points
+    assert toy.chunk_size is None
+    whole = toy.luminosity(kin, nodes)
+    for size in (1, 2, 5, 100):
+        other = copy.copy(toy)
+        other.chunk_size = size
+        assert np.array_equal(other.luminosity(kin, nodes), whole)
+    for bad in (0, -3, True):
+        with pytest.raises(ValueError, match="chunk_size must be >= 1"):
+            NativeProvider(ToySet("toy-pdf", 1), ToySet("toy-ff", 2), 1, chunk_size=bad)
+
+
 def test_assembly_matches_formula(toy: NativeProvider) -> None:
     """L_q = Y₊/x e_q² [x f][z D]/z S² H α_em²/Q³ from the engine's pieces (physics.md §1)."""
     kin = kinematics(n=3)

@@ -68,6 +68,10 @@ ALPHAEM_THRESHOLDS = ("physical", "swapped")
 GeV) or ``swapped`` (the two lists exchanged, as the APFEL++ reference's Python binding
 call evaluates AlphaQED; 1.1–1.5e-3 lower at 1–10 GeV; see :mod:`sidislab.collinear.alphaem`)."""
 
+BLOCK_ELEMENTS = 1 << 14
+"""Points × b-nodes evaluated at once by default (``chunk_size``): 64 points at 256 nodes,
+[64, 256, 10] float64 temporaries of 1.3 MB, within a core's L2 cache."""
+
 _SWAP_UD = [QUARKS.index({1: 2, 2: 1, -1: -2, -2: -1}.get(q, q)) for q in QUARKS]
 _CONJ = [QUARKS.index(-q) for q in QUARKS]
 _E2 = np.array([charge2(q) for q in QUARKS])
@@ -127,7 +131,12 @@ class NativeProvider(LuminosityProvider):
     q_range : (Q_lo, Q_hi) in GeV that the engine's tables cover; points outside raise.
     spec : :class:`sidislab.tmd.tabulation.TableSpec` (numerical settings of the tables).
     sudakov_step : node spacing in ln μ of the evolution table.
-    chunk_size : points processed at once (memory only).
+    chunk_size : points processed at once (speed and memory only: the values are the same
+        bits for any size). Default: :data:`BLOCK_ELEMENTS` / Nb points (64 at 256 nodes),
+        so that a block's [points, Nb, 10] float64 temporaries (1.3 MB) stay in a core's
+        own cache: 1000 points × 256 nodes at N³LL (JAM20 sets, one core) take 0.175 s
+        this way against 0.253 s in blocks of 256 points (5.2 MB), and two processes
+        building at once no longer slow each other down (+20 % each with blocks of 256).
     """
 
     name = "native"
@@ -153,7 +162,7 @@ class NativeProvider(LuminosityProvider):
         q_range: tuple[float, float] = (1.0, 200.0),
         spec: TableSpec | None = None,
         sudakov_step: float = 0.01,
-        chunk_size: int = 256,
+        chunk_size: int | None = None,
     ) -> None:
         self.order = check_order(order)
         if not (Ci > 0 and Cf > 0 and math.isfinite(Ci) and math.isfinite(Cf)):
@@ -174,7 +183,9 @@ class NativeProvider(LuminosityProvider):
         self.q_range = (q_lo, q_hi)
         self.spec = spec or TableSpec()
         self.sudakov_step = float(sudakov_step)
-        self.chunk_size = int(chunk_size)
+        if chunk_size is not None and (isinstance(chunk_size, bool) or int(chunk_size) < 1):
+            raise ValueError(f"NativeProvider: chunk_size must be >= 1, got {chunk_size!r}")
+        self.chunk_size = None if chunk_size is None else int(chunk_size)
 
         nf_max = _info_get(getattr(self.pdf, "info", None), "NumFlavors")
         nf_max = int(nf_max) if nf_max is not None else 5
@@ -501,7 +512,7 @@ class NativeProvider(LuminosityProvider):
         out = np.empty((len(x), len(LUMI_FLAVOURS), b.shape[1]))
         evo = self.evolution()
         pdf_tab, ff_tab = self.table("pdf"), self.table("ff")
-        step = max(1, self.chunk_size)
+        step = self.chunk_size or max(1, BLOCK_ELEMENTS // b.shape[1])
         for i in range(0, len(x), step):
             sl = slice(i, i + step)
             bstar = bstar_min(b[sl], Q[sl, None])
