@@ -4,8 +4,10 @@ of 2 workers, and 20 fit replicas on 1 vs 2 workers.
 - lumi: the native provider on N random points × 256 b-nodes — the JAM20-SIDIS sets of
   ``../shared/lhapdf`` at N³LL (what a real-data fit builds) where present, else the
   embedded toy sets at NLL (``--lumi-sets``) — with N calibrated so that the serial build
-  takes ``--seconds`` = 35 s (≈ 20 kB of table per point: 2–2.5 GB here), built into a
-  fresh cache serially and with ``--dask local:2`` (chunks balanced over the workers), in
+  takes ``--seconds`` = 35 s (≈ 20 kB of table per point: 2–3 GB here), built as
+  ``sidislab lumi build`` builds it (:meth:`LuminosityCache.ensure`: the file, not the
+  table in memory) into a fresh cache serially and with ``--dask local:2`` (chunks
+  balanced over the workers; each task writes its rows into the file itself), in
   the order serial, Dask, Dask, serial; the faster run of each side is compared (on a VM
   the first large allocation after a while is slower: the host maps the pages in again,
   41 s against 33 s for the same serial build). All four tables must be bit-identical
@@ -120,7 +122,7 @@ def bench_lumi(
         cache = LuminosityCache(tmp / f"lumi-{k}")
         if mode == "serial":
             t0, c0 = time.perf_counter(), time.process_time()
-            table = cache.get_or_build(provider, kin, progress=False)
+            path = cache.ensure(provider, kin, progress=False)
             times[mode].append(time.perf_counter() - t0)
             cpu[mode].append((0.0, time.process_time() - c0))
         else:
@@ -130,15 +132,14 @@ def bench_lumi(
                 chunk = balanced_chunk_size(n, where.n_workers, DEFAULT_CHUNK_SIZE)
                 w0 = where.client.run(time.process_time)
                 t0, c0 = time.perf_counter(), time.process_time()
-                table = cache.get_or_build(
+                path = cache.ensure(
                     provider, kin, chunk_size=chunk, executor=where.executor, progress=False
                 )
                 times[mode].append(time.perf_counter() - t0)
                 here = time.process_time() - c0
                 w1 = where.client.run(time.process_time)
                 cpu[mode].append((sum(w1[k] - w0[k] for k in w1), here))
-        crcs.add(_crc(table.path))
-        del table
+        crcs.add(_crc(path))
         shutil.rmtree(tmp / f"lumi-{k}", ignore_errors=True)
     t_serial, t_dask = min(times["serial"]), min(times["dask"])
     best = {m: cpu[m][times[m].index(min(times[m]))] for m in cpu}
@@ -155,7 +156,7 @@ def bench_lumi(
         "third); each side's faster run is compared",
         f"  lumi CPU seconds of those runs: serial {best['serial'][1]:.2f}; local:{workers}: "
         f"workers {best['dask'][0]:.2f}, this process {best['dask'][1]:.2f} (the scheduler, "
-        "receiving the chunks, placing and writing them): the cores had "
+        "and combining the chunks' checksums): the cores had "
         f"{workers * t_dask:.2f} s to give",
     ]
     return rows, notes

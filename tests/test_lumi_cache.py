@@ -10,6 +10,7 @@ concurrent builders produce one file.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import math
 import multiprocessing
@@ -228,9 +229,25 @@ def test_build_failing_after_rows_were_written_leaves_nothing(cache, kin) -> Non
     assert not list(cache.cache_dir.glob("*.h5")) and not list(cache.cache_dir.glob("*.tmp"))
 
 
+def test_crc32_combine_matches_zlib() -> None:
+    import zlib
+
+    rng = np.random.default_rng(7)
+    data = rng.bytes(5000)
+    for cut in (0, 1, 7, 64, 2500, 4999, 5000):
+        a, b = data[:cut], data[cut:]
+        assert cache_mod.crc32_combine(zlib.crc32(a), zlib.crc32(b), len(b)) == zlib.crc32(data)
+    crc = 0
+    for k in range(0, 5000, 333):  # chunk by chunk, as a build combines them
+        part = data[k : k + 333]
+        crc = cache_mod.crc32_combine(crc, zlib.crc32(part), len(part))
+    assert crc == zlib.crc32(data)
+
+
 def test_streamed_file_is_the_table_whatever_order_the_rows_come_in(tmp_path) -> None:
-    """Rows written out of order give the bytes and the CRC-32 of the whole array; a file
-    whose rows are not all written, or that is not finished, is never moved into place."""
+    """Rows put by this process or written by tasks, in any order, give the bytes and the
+    CRC-32 of the whole array; a file whose rows are not all written, or that is not
+    finished, is never moved into place."""
     rng = np.random.default_rng(3)
     L = rng.standard_normal((23, 3, 5))
     table = cache_mod.LuminosityTable(
@@ -239,12 +256,21 @@ def test_streamed_file_is_the_table_whatever_order_the_rows_come_in(tmp_path) ->
     kin = random_points(23, seed=1)
     starts = [(0, 4), (4, 7), (11, 0), (11, 9), (20, 3)]
     path = tmp_path / "t.h5"
-    with cache_mod._table_file(path, L) as out:
-        for start, m in [starts[i] for i in (3, 0, 4, 2, 1)]:
-            out.rows_done(start, m)
+    with cache_mod._table_file(path, L.shape) as out:
+        for k in (3, 0, 4, 2, 1):
+            start, m = starts[k]
+            if k % 2:  # as a task that sees the file does it (chunks 1 and 3: not empty)
+                done = cache_mod.build_chunk_into(
+                    _Rows(L), _Slice(start, m), np.zeros(5), out.target(), start
+                )
+                assert isinstance(done, cache_mod._RowsWritten)
+                out.written(start, done)
+            else:
+                out.put(start, L[start : start + m])
         out.finish(table, kin, {"format": "x"})
     with h5py.File(path, "r") as f:
         np.testing.assert_array_equal(f["L"][...], L)
+        assert f["L"].chunks is None  # contiguous
         assert int(f["L"].attrs["crc32"]) == cache_mod._crc32(L)
         assert f.attrs["format"] == "x" and f["kinematics/x"].shape == (23,)
     for rows, match in (
@@ -252,12 +278,104 @@ def test_streamed_file_is_the_table_whatever_order_the_rows_come_in(tmp_path) ->
         (starts, "did not finish it"),
     ):
         dest = tmp_path / f"u{len(rows)}.h5"
-        with pytest.raises(RuntimeError, match=match), cache_mod._table_file(dest, L) as out:
+        with pytest.raises(RuntimeError, match=match), cache_mod._table_file(dest, L.shape) as out:
             for start, m in rows:
-                out.rows_done(start, m)
+                out.put(start, L[start : start + m])
             if len(rows) < len(starts):
                 out.finish(table, kin, {})
         assert not dest.exists() and not list(tmp_path.glob(".u*.tmp"))
+
+
+class _Slice:
+    """A stand-in chunk of kinematics: rows start … start + m of a fixed array."""
+
+    source = "<test>"
+
+    def __init__(self, start: int, m: int):
+        self.start, self.m = start, m
+
+    def __len__(self) -> int:
+        return self.m
+
+
+class _Rows:
+    """A stand-in provider returning rows of a fixed array."""
+
+    flavours = (1, 2, 3)
+
+    def __init__(self, L: np.ndarray):
+        self.L = L
+
+    def luminosity(self, kin: _Slice, b: np.ndarray) -> np.ndarray:
+        return self.L[kin.start : kin.start + kin.m]
+
+
+def test_a_task_that_does_not_see_the_file_returns_its_rows(tmp_path) -> None:
+    """Where a worker cannot open the temporary (another machine) or finds another file
+    under its name, the task returns the rows and writes nothing."""
+    L = np.random.default_rng(4).standard_normal((6, 3, 5))
+    path = tmp_path / "t.h5"
+    with cache_mod._table_file(path, L.shape) as out:
+        target = out.target()
+        for other in (
+            dataclasses.replace(target, path=str(tmp_path / "absent.h5")),
+            dataclasses.replace(target, inode=target.inode + 1),
+        ):
+            got = cache_mod.build_chunk_into(_Rows(L), _Slice(2, 3), np.zeros(5), other, 2)
+            np.testing.assert_array_equal(got, L[2:5])
+        out.put(0, L)
+        out.finish(
+            cache_mod.LuminosityTable(b=np.geomspace(0.1, 2.0, 5), L=L, flavours=(1, 2, 3)),
+            random_points(6, seed=2),
+            {},
+        )
+    with h5py.File(path, "r") as f:
+        np.testing.assert_array_equal(f["L"][...], L)
+
+
+def test_executor_tasks_write_their_rows_into_the_file(
+    tmp_path, provider, kin, monkeypatch
+) -> None:
+    """With an executor the tasks write their rows themselves (nothing but a CRC comes
+    back), and the table read back is the serial one, bit for bit."""
+    returned = []
+    real = cache_mod.build_chunk_into
+
+    def spy(*args):
+        out = real(*args)
+        returned.append(type(out).__name__)
+        return out
+
+    monkeypatch.setattr(cache_mod, "build_chunk_into", spy)
+    serial = LuminosityCache(tmp_path / "s").get_or_build(
+        provider, kin, SMALL_GRID, progress=False, chunk_size=6
+    )
+    assert set(returned) == {"ndarray"}
+    returned.clear()
+    with ThreadPoolExecutor(2) as ex:
+        par = LuminosityCache(tmp_path / "p").get_or_build(
+            provider, kin, SMALL_GRID, progress=False, chunk_size=6, executor=ex
+        )
+    assert set(returned) == {"_RowsWritten"} and len(returned) == -(-len(kin) // 6)
+    np.testing.assert_array_equal(par.L, serial.L)
+    with h5py.File(serial.path, "r") as a, h5py.File(par.path, "r") as b:
+        assert int(a["L"].attrs["crc32"]) == int(b["L"].attrs["crc32"])
+
+
+def test_ensure_builds_the_file_without_keeping_the_table(tmp_path, provider, kin) -> None:
+    """ensure() = get_or_build() without the table in memory: the same file and bytes,
+    serially and on an executor; a second call only verifies the file."""
+    ref = LuminosityCache(tmp_path / "ref").get_or_build(provider, kin, SMALL_GRID, progress=False)
+    for name, ex in (("serial", None), ("pool", ThreadPoolExecutor(2))):
+        cache = LuminosityCache(tmp_path / name)
+        path = cache.ensure(provider, kin, SMALL_GRID, progress=False, chunk_size=5, executor=ex)
+        assert path == cache.path_for_key(ref.key) and path.exists()
+        stamp = path.stat().st_mtime_ns
+        assert cache.ensure(provider, kin, SMALL_GRID, progress=False) == path
+        assert path.stat().st_mtime_ns == stamp  # verified, not rebuilt
+        np.testing.assert_array_equal(cache.get(provider, kin, SMALL_GRID).L, ref.L)
+        if ex is not None:
+            ex.shutdown()
 
 
 def test_default_grid_and_parameter_validation(cache, provider, kin) -> None:

@@ -53,7 +53,8 @@ def _temporaries_text(temps: list[dict]) -> str:
 
 
 def _build(args: argparse.Namespace, cfg, points):
-    """Build (or load) the table, on Dask when ``--dask``/``compute.dask`` says so."""
+    """Build (or verify) the table's file, on Dask when ``--dask``/``compute.dask`` says
+    so; (provider, path). The table is not kept in memory (:meth:`LuminosityCache.ensure`)."""
     from sidislab.compute import Compute, balanced_chunk_size, resolve_target
     from sidislab.lumi.cache import DEFAULT_CHUNK_SIZE, LuminosityCache
     from sidislab.lumi.providers import make_provider
@@ -68,9 +69,10 @@ def _build(args: argparse.Namespace, cfg, points):
         chunk = args.chunk_size or balanced_chunk_size(
             len(points), where.n_workers, DEFAULT_CHUNK_SIZE
         )
-        return LuminosityCache(cache_dir(cfg)).get_or_build(
+        path = LuminosityCache(cache_dir(cfg)).ensure(
             provider, points, chunk_size=chunk, executor=where.executor, force=args.force
         )
+    return provider, path
 
 
 @command("lumi", _setup_lumi)
@@ -82,10 +84,13 @@ def lumi(args: argparse.Namespace) -> int:
     cfg, kin = load_inputs(args)
     if args.action == "build":
         points = select_points(kin, use_cut=not args.all_points)
-        table = _build(args, cfg, points)
+        from sidislab.lumi.cache import DEFAULT_CACHE_GRID
+
+        provider, path = _build(args, cfg, points)
+        key = path.name.removeprefix("lumi-").removesuffix(".h5")
         print(
-            f"L_q(b): {table.n_points} points × {len(table.flavours)} flavours × {table.Nb} "
-            f"b-nodes, key {table.key[:16]}…\n{table.path}"
+            f"L_q(b): {len(points)} points × {len(provider.flavours)} flavours × "
+            f"{DEFAULT_CACHE_GRID.Nb} b-nodes, key {key[:16]}…\n{path}"
         )
         return 0
     cache = LuminosityCache(cache_dir(cfg))

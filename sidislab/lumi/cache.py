@@ -59,7 +59,12 @@ checked finite when built, and the checksum covers them from then on.)
 **Scale-out.** Builds are a map of the pure function :func:`build_chunk` over chunks of
 points, merged here: each chunk is placed by its index as it finishes
 (:func:`sidislab.compute.map_unordered`), so the table is bit-identical to a serial build
-whatever the executor and the chunk size. Pass any :class:`concurrent.futures.Executor`
+whatever the executor and the chunk size. ``/L`` is allocated in full when the temporary
+file is created, so with an executor each task writes its rows into it itself
+(:func:`build_chunk_into`; on a local cluster or a shared folder) and returns only their
+CRC-32, which this process combines (:func:`crc32_combine`); a task that does not see the
+file returns its rows instead. :meth:`LuminosityCache.ensure` (``sidislab lumi build``)
+stops there; :meth:`LuminosityCache.get_or_build` then reads the table back and verifies it. Pass any :class:`concurrent.futures.Executor`
 (a process pool, or ``sidislab.compute.Compute("local:4").executor`` for Dask) to run the
 chunks elsewhere; the provider and the kinematics chunks must then be picklable (the
 native provider pickles its set paths, not its grids). A chunk that fails fails the build,
@@ -115,8 +120,10 @@ __all__ = [
     "LuminosityCache",
     "LuminosityTable",
     "build_chunk",
+    "build_chunk_into",
     "cache_key",
     "cache_key_document",
+    "crc32_combine",
 ]
 
 CACHE_FORMAT: str = "sidislab-lumi-cache"
@@ -466,49 +473,174 @@ def _read_table(
     return LuminosityTable(b=b, L=L, flavours=flavours, key=key, metadata=attrs, path=path)
 
 
+def _gf2_times(mat: tuple[int, ...], vec: int) -> int:
+    """The 32×32 GF(2) matrix ``mat`` (one column per bit) times the bit vector ``vec``."""
+    out, i = 0, 0
+    while vec:
+        if vec & 1:
+            out ^= mat[i]
+        vec >>= 1
+        i += 1
+    return out
+
+
+@functools.lru_cache(maxsize=64)
+def _crc32_zeros_operator(nbytes: int) -> tuple[int, ...]:
+    """The GF(2) operator that appending ``nbytes`` zero bytes applies to a CRC-32
+    register (zlib's ``crc32_combine``: squarings of the one-zero-bit operator)."""
+    ident = tuple(1 << k for k in range(32))
+    odd = (0xEDB88320, *(1 << k for k in range(31)))  # one zero bit
+    even = tuple(_gf2_times(odd, c) for c in odd)  # two
+    odd = tuple(_gf2_times(even, c) for c in even)  # four
+    total, bits = ident, nbytes
+    while bits:
+        even = tuple(_gf2_times(odd, c) for c in odd)  # 8, 32, … bits: one byte, …
+        if bits & 1:
+            total = tuple(_gf2_times(even, c) for c in total)
+        bits >>= 1
+        if not bits:
+            break
+        odd = tuple(_gf2_times(even, c) for c in even)
+        if bits & 1:
+            total = tuple(_gf2_times(odd, c) for c in total)
+        bits >>= 1
+    return total
+
+
+def crc32_combine(crc1: int, crc2: int, len2: int) -> int:
+    """CRC-32 of A + B from crc1 = CRC-32(A), crc2 = CRC-32(B) and len2 = len(B) in bytes
+    (zlib's ``crc32_combine``, which Python's zlib does not expose)."""
+    if len2 <= 0:
+        return crc1
+    return _gf2_times(_crc32_zeros_operator(len2), crc1) ^ crc2
+
+
+@dataclass(frozen=True)
+class _RowsTarget:
+    """Where a build task may write its rows of ``/L`` itself: the temporary file (as
+    identified by device and inode, so that a task never writes into another file of the
+    same name), the byte offset of the contiguous dataset and the bytes per point."""
+
+    path: str
+    device: int
+    inode: int
+    offset: int
+    row_bytes: int
+
+    def write(self, start: int, rows: np.ndarray) -> bool:
+        """Write ``rows`` at point ``start``; False (nothing written) where this process
+        does not see the file (a worker on another machine without the shared folder)."""
+        try:
+            fd = os.open(self.path, os.O_WRONLY)
+        except OSError:
+            return False
+        try:
+            st = os.fstat(fd)
+            if (st.st_dev, st.st_ino) != (self.device, self.inode):
+                return False
+            data = memoryview(np.ascontiguousarray(rows, "<f8")).cast("B")
+            pos, done = self.offset + start * self.row_bytes, 0
+            while done < len(data):
+                done += os.pwrite(fd, data[done:], pos + done)
+        finally:
+            os.close(fd)
+        return True
+
+
+@dataclass(frozen=True)
+class _RowsWritten:
+    """What a task that wrote its rows returns: how many, and their CRC-32."""
+
+    rows: int
+    crc: int
+
+
+def _crc_of_rows(rows: np.ndarray) -> int:
+    if rows.size == 0:
+        return 0
+    return zlib.crc32(memoryview(np.ascontiguousarray(rows, "<f8")).cast("B"))
+
+
+def build_chunk_into(
+    provider: LuminosityProvider,
+    kin_chunk: Kinematics,
+    b: np.ndarray,
+    target: _RowsTarget | None,
+    start: int,
+) -> np.ndarray | _RowsWritten:
+    """:func:`build_chunk`, and the rows written into the table file by the task itself
+    when it sees the file (``target``), so that they do not travel back to the process
+    that builds the table; otherwise the rows are returned and that process writes them."""
+    rows = build_chunk(provider, kin_chunk, b)
+    if target is not None and target.write(start, rows):
+        return _RowsWritten(len(rows), _crc_of_rows(rows))
+    return rows
+
+
 class _TableFile:
     """The cache file of one build, written while the build runs (:func:`_table_file`).
 
-    ``/L`` is created at its full size and each chunk's rows are written as soon as they
-    are placed in the in-memory table (results arrive in any order with an executor), so
-    writing the file overlaps the computing of the remaining chunks instead of following
-    it, and the kernel can write the pages back meanwhile. The CRC-32 of ``/L`` is
-    advanced over the rows in order: a chunk that arrives early waits in ``_pending``
-    until the rows before it are in (the bytes and the checksum are those of a table
-    written at once). :meth:`finish` adds ``/b``, ``/flavours``, ``/kinematics`` and the
-    attributes; a file that was not finished is never moved into place.
+    ``/L`` is a contiguous float64 dataset allocated in full when the file is created, so
+    that its rows are a plain byte range: each chunk's rows are written there as soon as
+    they exist — by this process (:meth:`put`) or by the task that computed them
+    (:meth:`target`, :meth:`written`) — and writing overlaps the computing of the other
+    chunks instead of following it. The CRC-32 of ``/L`` is combined from the chunks'
+    CRCs in row order (:func:`crc32_combine`): the bytes and the checksum are those of a
+    table written at once. :meth:`finish` adds ``/b``, ``/flavours``, ``/kinematics`` and
+    the attributes; a file that was not finished is never moved into place.
     """
 
-    def __init__(self, f: h5py.File, L: np.ndarray):
+    def __init__(self, f: h5py.File, path: Path, shape: tuple[int, int, int]):
         self._f = f
-        self._L = L
-        self._ds = f.create_dataset("L", shape=L.shape, dtype=L.dtype)  # contiguous
-        self._crc = 0
-        self._next = 0  # rows [0, _next) are in the CRC
-        self._pending: dict[int, int] = {}  # start row → rows, written but not in the CRC
+        self.n = shape[0]
+        dcpl = h5py.h5p.create(h5py.h5p.DATASET_CREATE)
+        dcpl.set_alloc_time(h5py.h5d.ALLOC_TIME_EARLY)  # the byte range exists from now on
+        self._ds = f.create_dataset("L", shape=shape, dtype="<f8", dcpl=dcpl, fill_time="never")
+        f.flush()
+        self._row_bytes = int(np.prod(shape[1:])) * 8
+        st = path.stat()
+        self._target = _RowsTarget(
+            str(path.resolve()),
+            st.st_dev,
+            st.st_ino,
+            int(self._ds.id.get_offset()),
+            self._row_bytes,
+        )
+        self._crcs: dict[int, tuple[int, int]] = {}  # start row → (rows, CRC-32)
         self.finished = False
 
-    def rows_done(self, start: int, m: int) -> None:
-        """Write ``L[start:start+m]`` (already placed in the table) to the file."""
-        if m == 0:
+    def target(self) -> _RowsTarget:
+        """Where a task may write rows itself (:func:`build_chunk_into`)."""
+        return self._target
+
+    def put(self, start: int, rows: np.ndarray) -> None:
+        """Write ``rows`` (points ``start`` …) to the file."""
+        if len(rows) == 0:
             return
-        sel = np.s_[start : start + m]
-        self._ds.write_direct(self._L, source_sel=sel, dest_sel=sel)
-        self._pending[start] = m
-        while self._next in self._pending:
-            k = self._pending.pop(self._next)
-            block = np.ascontiguousarray(self._L[self._next : self._next + k], "<f8")
-            self._crc = zlib.crc32(memoryview(block).cast("B"), self._crc)
-            self._next += k
+        if not self._target.write(start, rows):
+            raise OSError(f"luminosity table file {self._target.path} is gone or replaced")
+        self._crcs[start] = (len(rows), _crc_of_rows(rows))
+
+    def written(self, start: int, done: _RowsWritten) -> None:
+        """Rows ``start`` … that a task wrote itself."""
+        if done.rows:
+            self._crcs[start] = (done.rows, done.crc)
+
+    def _crc(self) -> int:
+        crc, row = 0, 0
+        while row < self.n:
+            if row not in self._crcs:
+                raise RuntimeError(
+                    f"luminosity table file: rows {row}..{self.n - 1} of /L were never written"
+                )
+            m, c = self._crcs[row]
+            crc = crc32_combine(crc, c, m * self._row_bytes)
+            row += m
+        return crc
 
     def finish(self, table: LuminosityTable, kin: Kinematics, attrs: dict[str, Any]) -> None:
         """The rest of the file; every row of ``/L`` must have been written."""
-        if self._next != self._L.shape[0]:
-            raise RuntimeError(
-                f"luminosity table file: rows {self._next}..{self._L.shape[0] - 1} of /L were "
-                "never written"
-            )
-        self._ds.attrs["crc32"] = np.uint32(self._crc)
+        self._ds.attrs["crc32"] = np.uint32(self._crc())
 
         def put(group: h5py.Group, name: str, data: np.ndarray) -> None:
             ds = group.create_dataset(name, data=data)  # contiguous: the fastest read
@@ -525,11 +657,11 @@ class _TableFile:
 
 
 @contextlib.contextmanager
-def _table_file(path: Path, L: np.ndarray) -> Iterator[_TableFile]:
-    """Write the table file of ``L`` atomically (temporary file + rename) as its rows
-    are computed; the temporary is removed if the block raises or does not finish it."""
+def _table_file(path: Path, shape: tuple[int, int, int]) -> Iterator[_TableFile]:
+    """Write the table file of shape ``shape`` atomically (temporary file + rename) as its
+    rows are computed; the temporary is removed if the block raises or does not finish it."""
     with atomic_path(path) as tmp, h5py.File(tmp, "w", locking=False) as f:
-        out = _TableFile(f, L)
+        out = _TableFile(f, tmp, shape)
         yield out
         if not out.finished:
             raise RuntimeError(f"luminosity table file {path.name}: the build did not finish it")
@@ -627,6 +759,43 @@ class LuminosityCache:
         Returns:
             The :class:`LuminosityTable`; ``table.path`` is the cache file.
         """
+        table, _ = self._obtain(provider, kin, grid, progress, chunk_size, executor, force, True)
+        assert table is not None
+        return table
+
+    def ensure(
+        self,
+        provider: LuminosityProvider,
+        kin: Kinematics,
+        grid: BGrid | None = None,
+        *,
+        progress: bool = True,
+        chunk_size: int = DEFAULT_CHUNK_SIZE,
+        executor: Executor | None = None,
+        force: bool = False,
+    ) -> Path:
+        """Make sure the cache holds a valid table of (provider, kin, grid); return its file.
+
+        :meth:`get_or_build` without the table in memory afterwards (``sidislab lumi
+        build``): the rows of a build go from the tasks (or this process) to the file and
+        are not read back, so a table larger than this machine's memory can be built on a
+        cluster. An existing file is verified as :meth:`get_or_build` verifies it.
+        Arguments as for :meth:`get_or_build`.
+        """
+        return self._obtain(provider, kin, grid, progress, chunk_size, executor, force, False)[1]
+
+    def _obtain(
+        self,
+        provider: LuminosityProvider,
+        kin: Kinematics,
+        grid: BGrid | None,
+        progress: bool,
+        chunk_size: int,
+        executor: Executor | None,
+        force: bool,
+        load: bool,
+    ) -> tuple[LuminosityTable | None, Path]:
+        """(the table if ``load`` else None, its file), building the file if needed."""
         if isinstance(chunk_size, bool) or not isinstance(chunk_size, int) or chunk_size < 1:
             raise ValueError(
                 f"get_or_build: chunk_size must be an integer >= 1, got {chunk_size!r}"
@@ -644,7 +813,7 @@ class LuminosityCache:
             seen = _signature(path)
             table = self._load(path, key, provider, nodes, n)
             if table is not None:
-                return table
+                return (table if load else None), path
         with _locked(self._lock_path(key), self.lock_timeout, f"luminosity table {key[:12]}"):
             self.clean_temporaries(holding=key)  # leftovers of killed builds
             # another builder may have written the file while we waited: load it, unless it
@@ -652,10 +821,21 @@ class LuminosityCache:
             if not force and _signature(path) not in (None, seen):
                 table = self._load(path, key, provider, nodes, n)
                 if table is not None:
-                    return table
-            return self._build(
-                provider, kin, grid, nodes, key, key_text, path, progress, chunk_size, executor
+                    return (table if load else None), path
+            table = self._build(
+                provider,
+                kin,
+                grid,
+                nodes,
+                key,
+                key_text,
+                path,
+                progress,
+                chunk_size,
+                executor,
+                load,
             )
+            return table, path
 
     def _build(
         self,
@@ -669,7 +849,8 @@ class LuminosityCache:
         progress: bool,
         chunk_size: int,
         executor: Executor | None,
-    ) -> LuminosityTable:
+        load: bool = True,
+    ) -> LuminosityTable | None:
         n, nf, nb = len(kin), len(provider.flavours), nodes.shape[0]
         log.info(
             "building luminosity table %s: provider %s, %d points × %d flavours on %s",
@@ -680,33 +861,46 @@ class LuminosityCache:
             grid.describe(),
         )
         t0 = time.perf_counter()
-        L = np.empty((n, nf, nb), dtype=np.float64)
         chunks = list(kin.chunks(chunk_size))
         starts = np.cumsum([0] + [len(c) for c in chunks]).tolist()
-        # results arrive as chunks finish (any order with an executor) and are placed by
-        # chunk index: the table is the same bytes as a serial build's
-        results: Iterator[tuple[int, np.ndarray]] = map_unordered(
-            build_chunk,
-            [provider] * len(chunks),
-            chunks,
-            [nodes] * len(chunks),
-            executor=executor,
-        )
+        # In this process the rows are placed in the table in memory and written; with an
+        # executor each task writes its rows into the file itself where it sees the file
+        # (a local cluster, a shared folder), else returns them to be written here. Either
+        # way chunks arrive in any order and go to their rows: the table is the same bytes.
+        local = executor is None
+        L = np.empty((n, nf, nb), dtype=np.float64) if local and load else None
         with (
-            _table_file(path, L) as out,
+            _table_file(path, (n, nf, nb)) as out,
             tqdm(
                 total=n, unit="pt", desc=f"lumi {provider.name}", disable=not progress, leave=False
             ) as bar,
         ):
+            results: Iterator[tuple[int, np.ndarray | _RowsWritten]] = map_unordered(
+                build_chunk_into,
+                [provider] * len(chunks),
+                chunks,
+                [nodes] * len(chunks),
+                [None if local else out.target()] * len(chunks),
+                starts[:-1],
+                executor=executor,
+            )
             for i, res in results:
                 start, m = starts[i], len(chunks[i])
-                if res.shape != (m, nf, nb):
-                    raise ValueError(
-                        f"build_chunk returned shape {res.shape} for points {start}..{start + m - 1}"
-                        f", expected {(m, nf, nb)}"
-                    )
-                L[start : start + m] = res
-                out.rows_done(start, m)
+                if isinstance(res, _RowsWritten):
+                    if res.rows != m:
+                        raise ValueError(
+                            f"a build task wrote {res.rows} rows for points {start}..{start + m - 1}"
+                        )
+                    out.written(start, res)
+                else:
+                    if res.shape != (m, nf, nb):
+                        raise ValueError(
+                            f"build_chunk returned shape {res.shape} for points "
+                            f"{start}..{start + m - 1}, expected {(m, nf, nb)}"
+                        )
+                    if L is not None:
+                        L[start : start + m] = res
+                    out.put(start, res)
                 bar.update(m)
             seconds = time.perf_counter() - t0
             cls = type(provider)
@@ -728,7 +922,7 @@ class LuminosityCache:
             }
             table = LuminosityTable(
                 b=nodes.copy(),
-                L=L,
+                L=np.empty((0, nf, nb)) if L is None else L,
                 flavours=tuple(provider.flavours),
                 key=key,
                 metadata=attrs,
@@ -736,6 +930,10 @@ class LuminosityCache:
             )
             out.finish(table, kin, attrs)
         log.info("wrote %s in %.2f s (build %.2f s)", path, time.perf_counter() - t0, seconds)
+        if not load:
+            return None
+        if L is None:  # the rows are in the file only: read them (and check the checksums)
+            table = _read_table(path, key, tuple(provider.flavours), nodes, n)
         return table
 
     # --- housekeeping (CLI: sidislab lumi info | clear) -----------------------------------
