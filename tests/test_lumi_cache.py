@@ -267,7 +267,7 @@ def test_streamed_file_is_the_table_whatever_order_the_rows_come_in(tmp_path) ->
                 out.written(start, done)
             else:
                 out.put(start, L[start : start + m])
-        out.finish(table, kin, {"format": "x"})
+        out.finish(table.b, table.flavours, kin, {"format": "x"})
     with h5py.File(path, "r") as f:
         np.testing.assert_array_equal(f["L"][...], L)
         assert f["L"].chunks is None  # contiguous
@@ -282,7 +282,7 @@ def test_streamed_file_is_the_table_whatever_order_the_rows_come_in(tmp_path) ->
             for start, m in rows:
                 out.put(start, L[start : start + m])
             if len(rows) < len(starts):
-                out.finish(table, kin, {})
+                out.finish(table.b, table.flavours, kin, {})
         assert not dest.exists() and not list(tmp_path.glob(".u*.tmp"))
 
 
@@ -324,11 +324,7 @@ def test_a_task_that_does_not_see_the_file_returns_its_rows(tmp_path) -> None:
             got = cache_mod.build_chunk_into(_Rows(L), _Slice(2, 3), np.zeros(5), other, 2)
             np.testing.assert_array_equal(got, L[2:5])
         out.put(0, L)
-        out.finish(
-            cache_mod.LuminosityTable(b=np.geomspace(0.1, 2.0, 5), L=L, flavours=(1, 2, 3)),
-            random_points(6, seed=2),
-            {},
-        )
+        out.finish(np.geomspace(0.1, 2.0, 5), (1, 2, 3), random_points(6, seed=2), {})
     with h5py.File(path, "r") as f:
         np.testing.assert_array_equal(f["L"][...], L)
 

@@ -64,11 +64,12 @@ file is created, so with an executor each task writes its rows into it itself
 (:func:`build_chunk_into`; on a local cluster or a shared folder) and returns only their
 CRC-32, which this process combines (:func:`crc32_combine`); a task that does not see the
 file returns its rows instead. :meth:`LuminosityCache.ensure` (``sidislab lumi build``)
-stops there; :meth:`LuminosityCache.get_or_build` then reads the table back and verifies it. Pass any :class:`concurrent.futures.Executor`
+stops there; :meth:`LuminosityCache.get_or_build` then reads the table back and verifies it.
+Pass any :class:`concurrent.futures.Executor`
 (a process pool, or ``sidislab.compute.Compute("local:4").executor`` for Dask) to run the
 chunks elsewhere; the provider and the kinematics chunks must then be picklable (the
 native provider pickles its set paths, not its grids). A chunk that fails fails the build,
-and nothing is written.
+and its temporary file is removed: no table is left.
 """
 
 from __future__ import annotations
@@ -398,6 +399,8 @@ def _signature(path: Path) -> tuple[int, int, int] | None:
 
 def _crc32(arr: np.ndarray) -> int:
     """zlib CRC-32 of the little-endian, C-order bytes of ``arr`` (no copy on x86/ARM)."""
+    if arr.size == 0:
+        return 0
     le = np.ascontiguousarray(arr, dtype=arr.dtype.newbyteorder("<"))
     return zlib.crc32(memoryview(le).cast("B"))
 
@@ -484,26 +487,26 @@ def _gf2_times(mat: tuple[int, ...], vec: int) -> int:
     return out
 
 
+def _gf2_compose(a: tuple[int, ...], b: tuple[int, ...]) -> tuple[int, ...]:
+    """The operator "b, then a" (the matrix product a·b)."""
+    return tuple(_gf2_times(a, column) for column in b)
+
+
 @functools.lru_cache(maxsize=64)
 def _crc32_zeros_operator(nbytes: int) -> tuple[int, ...]:
     """The GF(2) operator that appending ``nbytes`` zero bytes applies to a CRC-32
-    register (zlib's ``crc32_combine``: squarings of the one-zero-bit operator)."""
-    ident = tuple(1 << k for k in range(32))
-    odd = (0xEDB88320, *(1 << k for k in range(31)))  # one zero bit
-    even = tuple(_gf2_times(odd, c) for c in odd)  # two
-    odd = tuple(_gf2_times(even, c) for c in even)  # four
-    total, bits = ident, nbytes
-    while bits:
-        even = tuple(_gf2_times(odd, c) for c in odd)  # 8, 32, … bits: one byte, …
-        if bits & 1:
-            total = tuple(_gf2_times(even, c) for c in total)
-        bits >>= 1
-        if not bits:
-            break
-        odd = tuple(_gf2_times(even, c) for c in even)
-        if bits & 1:
-            total = tuple(_gf2_times(odd, c) for c in total)
-        bits >>= 1
+    register (zlib's ``crc32_combine``): the one-zero-byte operator raised to ``nbytes``
+    by squaring."""
+    power = (0xEDB88320, *(1 << k for k in range(31)))  # one zero bit
+    for _ in range(3):  # 2, 4, 8 zero bits: one byte
+        power = _gf2_compose(power, power)
+    total = tuple(1 << k for k in range(32))
+    while nbytes:
+        if nbytes & 1:
+            total = _gf2_compose(power, total)
+        nbytes >>= 1
+        if nbytes:
+            power = _gf2_compose(power, power)
     return total
 
 
@@ -555,12 +558,6 @@ class _RowsWritten:
     crc: int
 
 
-def _crc_of_rows(rows: np.ndarray) -> int:
-    if rows.size == 0:
-        return 0
-    return zlib.crc32(memoryview(np.ascontiguousarray(rows, "<f8")).cast("B"))
-
-
 def build_chunk_into(
     provider: LuminosityProvider,
     kin_chunk: Kinematics,
@@ -573,7 +570,7 @@ def build_chunk_into(
     that builds the table; otherwise the rows are returned and that process writes them."""
     rows = build_chunk(provider, kin_chunk, b)
     if target is not None and target.write(start, rows):
-        return _RowsWritten(len(rows), _crc_of_rows(rows))
+        return _RowsWritten(len(rows), _crc32(rows))
     return rows
 
 
@@ -597,14 +594,13 @@ class _TableFile:
         dcpl.set_alloc_time(h5py.h5d.ALLOC_TIME_EARLY)  # the byte range exists from now on
         self._ds = f.create_dataset("L", shape=shape, dtype="<f8", dcpl=dcpl, fill_time="never")
         f.flush()
-        self._row_bytes = int(np.prod(shape[1:])) * 8
         st = path.stat()
         self._target = _RowsTarget(
             str(path.resolve()),
             st.st_dev,
             st.st_ino,
             int(self._ds.id.get_offset()),
-            self._row_bytes,
+            int(np.prod(shape[1:])) * 8,
         )
         self._crcs: dict[int, tuple[int, int]] = {}  # start row → (rows, CRC-32)
         self.finished = False
@@ -619,7 +615,7 @@ class _TableFile:
             return
         if not self._target.write(start, rows):
             raise OSError(f"luminosity table file {self._target.path} is gone or replaced")
-        self._crcs[start] = (len(rows), _crc_of_rows(rows))
+        self._crcs[start] = (len(rows), _crc32(rows))
 
     def written(self, start: int, done: _RowsWritten) -> None:
         """Rows ``start`` … that a task wrote itself."""
@@ -634,11 +630,13 @@ class _TableFile:
                     f"luminosity table file: rows {row}..{self.n - 1} of /L were never written"
                 )
             m, c = self._crcs[row]
-            crc = crc32_combine(crc, c, m * self._row_bytes)
+            crc = crc32_combine(crc, c, m * self._target.row_bytes)
             row += m
         return crc
 
-    def finish(self, table: LuminosityTable, kin: Kinematics, attrs: dict[str, Any]) -> None:
+    def finish(
+        self, b: np.ndarray, flavours: tuple[int, ...], kin: Kinematics, attrs: dict[str, Any]
+    ) -> None:
         """The rest of the file; every row of ``/L`` must have been written."""
         self._ds.attrs["crc32"] = np.uint32(self._crc())
 
@@ -648,8 +646,8 @@ class _TableFile:
 
         for k, v in attrs.items():
             self._f.attrs[k] = v
-        put(self._f, "b", table.b)
-        put(self._f, "flavours", np.asarray(table.flavours, dtype=np.int32))
+        put(self._f, "b", b)
+        put(self._f, "flavours", np.asarray(flavours, dtype=np.int32))
         g = self._f.create_group("kinematics")
         for name in _KIN_FIELDS:
             put(g, name, getattr(kin, name).detach().to("cpu", torch.float64).numpy())
@@ -920,21 +918,20 @@ class LuminosityCache:
                 "kinematics_source": kin.source,
                 "units": "b: GeV^-1; L: as physics.md §1 (GeV^-3 times Y+/x e_q^2 ...)",
             }
-            table = LuminosityTable(
-                b=nodes.copy(),
-                L=np.empty((0, nf, nb)) if L is None else L,
-                flavours=tuple(provider.flavours),
-                key=key,
-                metadata=attrs,
-                path=path,
-            )
-            out.finish(table, kin, attrs)
+            out.finish(nodes, tuple(provider.flavours), kin, attrs)
         log.info("wrote %s in %.2f s (build %.2f s)", path, time.perf_counter() - t0, seconds)
         if not load:
             return None
         if L is None:  # the rows are in the file only: read them (and check the checksums)
-            table = _read_table(path, key, tuple(provider.flavours), nodes, n)
-        return table
+            return _read_table(path, key, tuple(provider.flavours), nodes, n)
+        return LuminosityTable(
+            b=nodes.copy(),
+            L=L,
+            flavours=tuple(provider.flavours),
+            key=key,
+            metadata=attrs,
+            path=path,
+        )
 
     # --- housekeeping (CLI: sidislab lumi info | clear) -----------------------------------
     def files(self) -> list[Path]:
