@@ -8,10 +8,12 @@ of 2 workers, and 20 fit replicas on 1 vs 2 workers.
   ``sidislab lumi build`` builds it (:meth:`LuminosityCache.ensure`: the file, not the
   table in memory) into a fresh cache serially and with ``--dask local:2`` (chunks
   balanced over the workers; each task writes its rows into the file itself), in
-  the order serial, Dask, Dask, serial; the faster run of each side is compared (on a VM
-  the first large allocation after a while is slower: the host maps the pages in again,
-  41 s against 33 s for the same serial build). All four tables must be bit-identical
-  (same stored CRC-32). Cluster start-up is timed apart, not in the ratio.
+  ``--lumi-repeat`` = 2 blocks of the order serial, Dask, Dask, serial; the fastest run of
+  each side is compared, and the ratio of the medians is printed too (on a VM the first
+  large allocation after a while is slower: the host maps the pages in again, 41 s
+  against 33 s for the same serial build; the same build ran 36.6–40.6 s on different
+  days). All tables must be bit-identical (same stored CRC-32). Cluster start-up is timed
+  apart, not in the ratio. Before each block the machine's pure-CPU ceiling is measured.
 - replicas: 20 replicas (:func:`sidislab.fit.parallel.run_replicas_on`) of a closure fit
   sized like a real HERMES replica fit: σ at ``--replica-points`` = 4608 random
   HERMES-range points (the luminosity nodes the default bin rule needs for the 180
@@ -30,8 +32,8 @@ of 2 workers, and 20 fit replicas on 1 vs 2 workers.
   task stream) shows each worker's busy time, the mean gap between its tasks (scheduler
   latency), when each worker finished (load imbalance) and the CPU share each worker
   process got (the machine is shared: below 100 % another process took the core). The
-  two worker counts run alternately, ``--repeat`` = 2 times each, and the fastest run of
-  each is compared; the CPU the other processes on the machine used meanwhile is printed,
+  two worker counts run alternately, ``--repeat`` = 3 times each, and the fastest run of
+  each is compared (the ratio of the medians is printed too); the CPU the other processes on the machine used meanwhile is printed,
   and so is the ratio of the workers' CPU seconds (what the wall ratio would be had each
   worker had a whole core). Before each pair of runs the machine's ceiling is measured:
   the speed-up pure-CPU work gets from 1 to 2 processes at that moment.
@@ -39,8 +41,8 @@ of 2 workers, and 20 fit replicas on 1 vs 2 workers.
 Speed-ups need idle cores: the load average before and after is printed with the table.
 
     python benchmarks/bench_compute.py [--seconds 35 | --points N] [--replicas 20]
-        [--workers 2] [--replica-points 4608] [--repeat 2] [--skip-lumi | --skip-replicas]
-        [--lumi-sets auto|jam20|toy]
+        [--workers 2] [--replica-points 4608] [--repeat 3] [--skip-lumi | --skip-replicas]
+        [--lumi-sets auto|jam20|toy] [--lumi-repeat 2]
 """
 
 from __future__ import annotations
@@ -49,6 +51,7 @@ import argparse
 import dataclasses
 import os
 import shutil
+import statistics
 import tempfile
 import time
 from pathlib import Path
@@ -90,12 +93,18 @@ def _lumi_provider(sets: str):
 
 
 def bench_lumi(
-    n: int | None, seconds: float, workers: int, tmp: Path, sets: str = "auto"
+    n: int | None,
+    seconds: float,
+    workers: int,
+    tmp: Path,
+    sets: str = "auto",
+    repeat: int = 1,
 ) -> tuple[list[tuple[str, float, str]], list[str]]:
-    """Serial vs ``local:workers`` builds of one table, run in the order serial, Dask,
-    Dask, serial (each into a fresh cache); the faster of each pair is compared, so that
-    neither side always runs first (on a VM the first large allocation after a while
-    costs more: the host maps the pages in again)."""
+    """Serial vs ``local:workers`` builds of one table, ``repeat`` times in the order
+    serial, Dask, Dask, serial (each into a fresh cache); the fastest run of each side is
+    compared, so that neither side always runs first (on a VM the first large allocation
+    after a while costs more: the host maps the pages in again). The ratio of the medians
+    is printed too, and the machine's pure-CPU ceiling before each block of four runs."""
     from sidislab.compute import Compute, balanced_chunk_size
     from sidislab.kinematics import random_points
     from sidislab.lumi.cache import (
@@ -118,7 +127,10 @@ def bench_lumi(
     cpu: dict[str, list[tuple[float, float]]] = {"serial": [], "dask": []}  # (workers, here)
     crcs: set[int] = set()
     starts = []
-    for k, mode in enumerate(("serial", "dask", "dask", "serial")):
+    bounds = []
+    for k, mode in enumerate(("serial", "dask", "dask", "serial") * repeat):
+        if k % 4 == 0:
+            bounds.append(ceiling(workers))
         provider, _ = _lumi_provider(sets)  # fresh: the build tabulates again
         cache = LuminosityCache(tmp / f"lumi-{k}")
         if mode == "serial":
@@ -145,16 +157,23 @@ def bench_lumi(
     t_serial, t_dask = min(times["serial"]), min(times["dask"])
     best = {m: cpu[m][times[m].index(min(times[m]))] for m in cpu}
     same = "bit-identical" if len(crcs) == 1 else "DIFFERENT TABLES"
+    medians = {m: statistics.median(v) for m, v in times.items()}
     rows = [
         (f"lumi build, {n} points, serial", t_serial, ""),
-        (f"lumi build, {n} points, local:{workers}", t_dask, f"{t_serial / t_dask:.2f}× ({same})"),
+        (
+            f"lumi build, {n} points, local:{workers}",
+            t_dask,
+            f"{t_serial / t_dask:.2f}× ({same}; medians {medians['serial'] / medians['dask']:.2f}×)",
+        ),
         (f"  (LocalCluster start-up, local:{workers})", min(starts), ""),
     ]
     notes = [
         f"  lumi: {what}, {n} points × 256 nodes ({n * 10 * 256 * 8 / 1e9:.2f} GB of table); "
-        f"serial runs {', '.join(f'{t:.2f}' for t in times['serial'])} s (first and last), "
-        f"local:{workers} runs {', '.join(f'{t:.2f}' for t in times['dask'])} s (second and "
-        "third); each side's faster run is compared",
+        f"serial runs {', '.join(f'{t:.2f}' for t in times['serial'])} s, "
+        f"local:{workers} runs {', '.join(f'{t:.2f}' for t in times['dask'])} s, in the "
+        "order S D D S per block; each side's fastest run is compared",
+        f"  the machine's ceiling before each block (pure-CPU work, 1 vs {workers} processes): "
+        + ", ".join(f"{b:.2f}×" for b in bounds),
         f"  lumi CPU seconds of those runs: serial {best['serial'][1]:.2f}; local:{workers}: "
         f"workers {best['dask'][0]:.2f}, this process {best['dask'][1]:.2f} (the scheduler, "
         "and combining the chunks' checksums): the cores had "
@@ -360,9 +379,12 @@ def bench_replicas(
     ok = sum(rec["status"] == "converged" for rec in best[workers]["records"])
     with_start = (t1 + best[1]["warm"]) / (tw + best[workers]["warm"])
     cpu1, cpuw = sum(best[1]["cpu"].values()), sum(best[workers]["cpu"].values())
+    med = statistics.median(r["wall"] for r in runs[1]) / statistics.median(
+        r["wall"] for r in runs[workers]
+    )
     note = (
         f"{t1 / tw:.2f}× ({'identical' if same else 'DIFFERENT'}, {ok} converged; "
-        f"{with_start:.2f}× with the workers' start-up)"
+        f"medians {med:.2f}×; {with_start:.2f}× with the workers' start-up)"
     )
     notes.append(
         f"  CPU-time view: the workers used {cpu1:.2f} s of CPU on local:1 and {cpuw:.2f} s "
@@ -397,7 +419,8 @@ def main() -> None:
         default="auto",
         help="sets of the lumi build: JAM20-SIDIS at N3LL where ../shared has them (auto)",
     )
-    ap.add_argument("--repeat", type=int, default=2, help="replica runs per worker count (2)")
+    ap.add_argument("--repeat", type=int, default=3, help="replica runs per worker count (3)")
+    ap.add_argument("--lumi-repeat", type=int, default=2, help="blocks of lumi runs S D D S (2)")
     args = ap.parse_args()
     try:
         import distributed  # noqa: F401
@@ -410,7 +433,7 @@ def main() -> None:
         rows, notes = [], []
         if not args.skip_lumi:
             lumi_rows, lumi_notes = bench_lumi(
-                args.points, args.seconds, args.workers, tmp, args.lumi_sets
+                args.points, args.seconds, args.workers, tmp, args.lumi_sets, args.lumi_repeat
             )
             rows += lumi_rows
             notes += lumi_notes
