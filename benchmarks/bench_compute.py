@@ -38,6 +38,12 @@ of 2 workers, and 20 fit replicas on 1 vs 2 workers.
   worker had a whole core). Before each pair of runs the machine's ceiling is measured:
   the speed-up pure-CPU work gets from 1 to 2 processes at that moment.
 
+Beside each ratio the bench measures what the same work gets from plain processes at that
+moment (:func:`workload_ceiling`: the lumi chunks, or the replica fits, in 1 vs 2 processes
+started together, no Dask); the gap between that and the Dask ratio is what Dask and the
+build's structure cost. On the 2-vCPU VM this was written on, both ceilings move between
+runs (1.36–2.03× for pure-CPU work), so the ratios are best read next to them.
+
 Speed-ups need idle cores: the load average before and after is printed with the table.
 
     python benchmarks/bench_compute.py [--seconds 35 | --points N] [--replicas 20]
@@ -127,10 +133,23 @@ def bench_lumi(
     cpu: dict[str, list[tuple[float, float]]] = {"serial": [], "dask": []}  # (workers, here)
     crcs: set[int] = set()
     starts = []
-    bounds = []
+    bounds, plain = [], []
     for k, mode in enumerate(("serial", "dask", "dask", "serial") * repeat):
         if k % 4 == 0:
             bounds.append(ceiling(workers))
+            plain.append(
+                workload_ceiling(
+                    _lumi_unit,
+                    lambda m, i: (
+                        sets,
+                        kin.subset(slice(0, 4096 * m)),
+                        1024,
+                        4 * m,
+                        str(tmp / f"plain-{i}.bin"),
+                    ),
+                    workers,
+                )
+            )
         provider, _ = _lumi_provider(sets)  # fresh: the build tabulates again
         cache = LuminosityCache(tmp / f"lumi-{k}")
         if mode == "serial":
@@ -173,7 +192,10 @@ def bench_lumi(
         f"local:{workers} runs {', '.join(f'{t:.2f}' for t in times['dask'])} s, in the "
         "order S D D S per block; each side's fastest run is compared",
         f"  the machine's ceiling before each block (pure-CPU work, 1 vs {workers} processes): "
-        + ", ".join(f"{b:.2f}×" for b in bounds),
+        + ", ".join(f"{b:.2f}×" for b in bounds)
+        + f"; the build's own work (4 chunks of 1024 points computed and written to a file per "
+        f"process) in plain processes, no Dask, 1 vs {workers} at once: "
+        + ", ".join(f"{b:.2f}×" for b in plain),
         f"  lumi CPU seconds of those runs: serial {best['serial'][1]:.2f}; local:{workers}: "
         f"workers {best['dask'][0]:.2f}, this process {best['dask'][1]:.2f} (the scheduler, "
         "and combining the chunks' checksums): the cores had "
@@ -278,6 +300,72 @@ def ceiling(workers: int, n: int = 10_000_000) -> float:
     return times[0] / times[1]
 
 
+_BARRIER = None
+
+
+def _init_unit(barrier) -> None:
+    global _BARRIER
+    _BARRIER = barrier
+    torch.set_num_threads(1)
+
+
+def _replica_unit(args) -> float:
+    """``k`` replica fits (:func:`~sidislab.fit.parallel.replica_task`, as a Dask task runs
+    them) in this plain process, after building the model and two warm-up fits; the
+    processes of one measurement start together (a barrier). Returns the seconds."""
+    from sidislab.fit.parallel import ReplicaJob, replica_task
+
+    (model, kwargs, data, settings, start), k = args
+    job = ReplicaJob(data, model, kwargs, settings, tuple(start), "plain-process")
+    replica_task(0, 0, job)
+    replica_task(0, 1, job)
+    _BARRIER.wait()
+    t0 = time.perf_counter()
+    for r in range(1, k + 1):
+        replica_task(r, 1, job)
+    return time.perf_counter() - t0
+
+
+def _lumi_unit(args) -> float:
+    """The rows of ``chunks`` chunks of a luminosity build computed
+    (:func:`~sidislab.lumi.cache.build_chunk`) and written to a file of their own in this
+    plain process, after the provider has tabulated its TMDs; the processes of one
+    measurement start together. Returns the seconds."""
+    from sidislab.lumi.cache import DEFAULT_CACHE_GRID, build_chunk
+
+    sets, kin, chunk, chunks, path = args
+    provider, _ = _lumi_provider(sets)
+    nodes = DEFAULT_CACHE_GRID.nodes().numpy()
+    build_chunk(provider, kin.subset(slice(0, chunk)), nodes)  # tabulates the TMDs, warms
+    _BARRIER.wait()
+    t0 = time.perf_counter()
+    with open(path, "wb") as fh:
+        for c in range(chunks):
+            part = kin.subset(slice(c * chunk, (c + 1) * chunk))
+            build_chunk(provider, part, nodes).tofile(fh)
+    elapsed = time.perf_counter() - t0
+    os.unlink(path)
+    return elapsed
+
+
+def workload_ceiling(unit, args_of, workers: int) -> float:
+    """The speed-up the workload itself gets right now from ``workers`` plain processes (no
+    Dask): ``workers`` units of ``unit`` in one process vs one unit in each of ``workers``
+    processes at once. ``args_of(n, i)``: the arguments of process ``i`` doing ``n`` units.
+    What Dask adds on top (scheduler, nannies, worker event loops, task hand-offs, each
+    worker's start) is the gap between this and the Dask ratio."""
+    import multiprocessing as mp
+
+    ctx = mp.get_context("spawn")
+    times = []
+    for w in (1, workers):
+        barrier = ctx.Barrier(w)
+        with ctx.Pool(w, initializer=_init_unit, initargs=(barrier,)) as pool:
+            n = workers if w == 1 else 1
+            times.append(max(pool.map(unit, [args_of(n, i) for i in range(w)])))
+    return times[0] / times[1]
+
+
 def _cpu_now() -> tuple[float, float, float]:
     """(CPU seconds busy on the whole machine, of it VM steal, used by this process and
     its children: the cluster's scheduler, nannies and workers)."""
@@ -355,8 +443,10 @@ def bench_replicas(
     problem = _replica_problem(tmp, n_points)
     runs: dict[int, list[dict]] = {1: [], workers: []}
     bounds = []
+    plain = []
     for k in range(repeat):
         bounds.append(ceiling(workers))
+        plain.append(workload_ceiling(_replica_unit, lambda m, i: (problem, 5 * m), workers))
         for w in (1, workers):
             runs[w].append(_replica_run(w, problem, n_rep, tmp, k))
     best = {w: min(v, key=lambda r: r["wall"]) for w, v in runs.items()}
@@ -393,7 +483,9 @@ def bench_replicas(
     )
     notes.append(
         f"  the machine's ceiling before each pair of runs (pure-CPU work, 1 vs {workers} "
-        f"processes): {', '.join(f'{b:.2f}×' for b in bounds)}"
+        f"processes): {', '.join(f'{b:.2f}×' for b in bounds)}; the same replica fits in "
+        f"plain processes, no Dask (5 per process, 1 vs {workers} at once): "
+        f"{', '.join(f'{b:.2f}×' for b in plain)}"
     )
     epochs = sorted(rec["epochs"] for rec in best[workers]["records"])
     notes.append(f"  LBFGS epochs per replica: {epochs}")
