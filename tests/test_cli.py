@@ -108,7 +108,9 @@ def test_fit_to_measured_data_and_its_replicas(sidis_data, tmp_path, monkeypatch
     assert (rdir / "summary.json").is_file()
     capsys.readouterr()
     assert main([*common, "--replicas", "2", "--replica-dir", str(rdir)]) == 0
-    assert "replica    1:" not in capsys.readouterr().out  # resumed: nothing refitted
+    text = capsys.readouterr().out
+    assert "replica    1:" not in text  # resumed: nothing refitted
+    assert "2 of 2 replicas already done there" in text
 
 
 def test_fit_data_options_are_checked(capsys):

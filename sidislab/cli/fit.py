@@ -109,16 +109,19 @@ def _run_replicas(args: argparse.Namespace, cfg, data, model, kwargs, settings, 
 
     from sidislab.compute import Compute, resolve_target
     from sidislab.fit.parallel import run_replicas_on
-    from sidislab.fit.replicas import summarise
+    from sidislab.fit.replicas import replica_path, summarise
 
     if args.replicas < 1:
         raise ValueError(f"--replicas must be >= 1, got {args.replicas}")
     out = Path(args.replica_dir or Path(args.out).with_suffix("").as_posix() + "_replicas")
+    done = sum(replica_path(out, i).exists() for i in range(1, args.replicas + 1))
     with Compute(resolve_target(args.dask, cfg.compute.dask, cfg.source)) as where:
         print(
             f"{len(data.values)} points; {args.replicas} replicas on: {where.describe()}; "
             f"files in {out}"
         )
+        if done:
+            print(f"{done} of {args.replicas} replicas already done there: read back, not refitted")
         if where.dashboard_link:
             print(f"Dask dashboard: {where.dashboard_link}", flush=True)
         records = run_replicas_on(
