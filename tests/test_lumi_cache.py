@@ -41,6 +41,7 @@ from sidislab.lumi.cache import (
     build_chunk,
     cache_key,
     cache_key_document,
+    key_of_file,
 )
 from sidislab.lumi.interpolate import LogBSpline
 from sidislab.numerics.bgrid import BGrid
@@ -366,12 +367,20 @@ def test_ensure_builds_the_file_without_keeping_the_table(tmp_path, provider, ki
         cache = LuminosityCache(tmp_path / name)
         path = cache.ensure(provider, kin, SMALL_GRID, progress=False, chunk_size=5, executor=ex)
         assert path == cache.path_for_key(ref.key) and path.exists()
+        assert key_of_file(path) == ref.key
         stamp = path.stat().st_mtime_ns
         assert cache.ensure(provider, kin, SMALL_GRID, progress=False) == path
         assert path.stat().st_mtime_ns == stamp  # verified, not rebuilt
         np.testing.assert_array_equal(cache.get(provider, kin, SMALL_GRID).L, ref.L)
         if ex is not None:
             ex.shutdown()
+
+
+def test_key_of_file_refuses_other_names() -> None:
+    with pytest.raises(ValueError, match="not a luminosity cache file name"):
+        key_of_file("lumi-xyz.h5")
+    with pytest.raises(ValueError, match="not a luminosity cache file name"):
+        key_of_file(".lumi-" + "0" * 64 + ".h5.tmp")
 
 
 def test_default_grid_and_parameter_validation(cache, provider, kin) -> None:

@@ -109,19 +109,23 @@ def _run_replicas(args: argparse.Namespace, cfg, data, model, kwargs, settings, 
 
     from sidislab.compute import Compute, resolve_target
     from sidislab.fit.parallel import run_replicas_on
-    from sidislab.fit.replicas import replica_path, summarise
+    from sidislab.fit.replicas import summarise
 
     if args.replicas < 1:
         raise ValueError(f"--replicas must be >= 1, got {args.replicas}")
     out = Path(args.replica_dir or Path(args.out).with_suffix("").as_posix() + "_replicas")
-    done = sum(replica_path(out, i).exists() for i in range(1, args.replicas + 1))
+    fitted: list[int] = []  # the replicas fitted now (the others were read back)
+
+    def report(r: dict) -> None:
+        fitted.append(r["replica"])
+        chi2 = r.get("chi2", float("nan"))
+        print(f"replica {r['replica']:>4}: {r['status']:<14} χ² = {chi2:.6g}", flush=True)
+
     with Compute(resolve_target(args.dask, cfg.compute.dask, cfg.source)) as where:
         print(
             f"{len(data.values)} points; {args.replicas} replicas on: {where.describe()}; "
             f"files in {out}"
         )
-        if done:
-            print(f"{done} of {args.replicas} replicas already done there: read back, not refitted")
         if where.dashboard_link:
             print(f"Dask dashboard: {where.dashboard_link}", flush=True)
         records = run_replicas_on(
@@ -135,10 +139,12 @@ def _run_replicas(args: argparse.Namespace, cfg, data, model, kwargs, settings, 
             seed=args.seed,
             start=start,
             share=where.share,
-            callback=lambda r: print(
-                f"replica {r['replica']:>4}: {r['status']:<14} χ² = {r.get('chi2', float('nan')):.6g}",
-                flush=True,
-            ),
+            callback=report,
+        )
+    if len(fitted) < len(records):
+        print(
+            f"{len(records) - len(fitted)} of {len(records)} replicas already done there: "
+            "read back, not refitted"
         )
     summary = summarise(records)
     print(summary.table())

@@ -78,19 +78,16 @@ def _build(args: argparse.Namespace, cfg, points):
 @command("lumi", _setup_lumi)
 def lumi(args: argparse.Namespace) -> int:
     """The luminosity cache: build, info, clear."""
-    from sidislab.lumi.cache import LuminosityCache
+    from sidislab.lumi.cache import DEFAULT_CACHE_GRID, LuminosityCache, key_of_file
     from sidislab.pipeline import cache_dir, select_points
 
     cfg, kin = load_inputs(args)
     if args.action == "build":
         points = select_points(kin, use_cut=not args.all_points)
-        from sidislab.lumi.cache import DEFAULT_CACHE_GRID
-
         provider, path = _build(args, cfg, points)
-        key = path.name.removeprefix("lumi-").removesuffix(".h5")
         print(
             f"L_q(b): {len(points)} points × {len(provider.flavours)} flavours × "
-            f"{DEFAULT_CACHE_GRID.Nb} b-nodes, key {key[:16]}…\n{path}"
+            f"{DEFAULT_CACHE_GRID.Nb} b-nodes, key {key_of_file(path)[:16]}…\n{path}"
         )
         return 0
     cache = LuminosityCache(cache_dir(cfg))

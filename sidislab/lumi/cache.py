@@ -125,6 +125,7 @@ __all__ = [
     "cache_key",
     "cache_key_document",
     "crc32_combine",
+    "key_of_file",
 ]
 
 CACHE_FORMAT: str = "sidislab-lumi-cache"
@@ -137,6 +138,16 @@ DEFAULT_CHUNK_SIZE: int = 1024
 """Points per build chunk (≈ 20 MB of L at 10 flavours × 256 nodes)."""
 
 _FILE_RE = re.compile(r"^lumi-([0-9a-f]{64})\.h5$")
+
+
+def key_of_file(path: str | os.PathLike[str]) -> str:
+    """The cache key of a table file ``lumi-<key>.h5``; ``ValueError`` for another name."""
+    m = _FILE_RE.match(Path(path).name)
+    if m is None:
+        raise ValueError(f"{path}: not a luminosity cache file name (lumi-<64 hex digits>.h5)")
+    return m.group(1)
+
+
 _KIN_FIELDS = ("x", "Q2", "z", "PhT", "Vs", "y")
 
 
@@ -949,7 +960,7 @@ class LuminosityCache:
         """
         out = []
         for path in self.files():
-            key = _FILE_RE.match(path.name).group(1)  # type: ignore[union-attr]
+            key = key_of_file(path)
             entry: dict[str, Any] = {
                 "key": key,
                 "provider": None,
